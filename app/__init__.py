@@ -1,0 +1,1 @@
+"""SquadDesk domain layer: pure Python services, one package per area. Never imports Qt."""

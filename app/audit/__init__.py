@@ -1,0 +1,179 @@
+"""全过程记录 — the audit log: reading it, recording events, and verifying it.
+
+Entries for data changes are written by the flush hook (db.hooks); events that change no row
+(login, failed login, backup, restore, export) are recorded with :func:`record_event`. Every
+entry holds the hash of the one before, so :func:`verify` can name the first entry that was
+altered, removed or inserted behind the program's back. It also compares every synced row with
+the after-image of its last audit entry, which catches a row edited directly in the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from app.auth.roles import Actor, Permission, require
+from db.audit_chain import GENESIS, entry_hash
+from db.base import synced_tables
+from db.models import AuditEntry
+from db.serialize import row_image
+
+ACTION_LABELS = {
+    "insert": "新增",
+    "update": "修改",
+    "delete": "删除",
+    "login": "登录",
+    "login_failed": "登录失败",
+    "locked": "账户锁定",
+    "backup": "备份",
+    "restore": "恢复",
+    "export": "导出",
+    "import": "导入",
+}
+
+
+@dataclass(frozen=True)
+class AuditView:
+    seq: int
+    at: str
+    user_name: str
+    action: str
+    entity: str
+    entity_id: str
+    summary: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def changed_fields(self) -> list[str]:
+        if not self.before or not self.after:
+            return []
+        return sorted(
+            k for k in self.after
+            if k not in ("version", "updated_at", "updated_by") and self.before.get(k) != self.after.get(k)
+        )
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    seq: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    entries: int
+    rows_checked: int
+    problems: list[AuditProblem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def record_event(
+    session: Session, actor_name: str, device_id: str, action: str, entity: str = "",
+    entity_id: str = "", summary: str = "",
+) -> None:
+    """Append an event that changes no synced row (its hash chains on like any other entry)."""
+    conn = session.connection()
+    last = conn.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    entry: dict[str, Any] = {
+        "seq": seq + 1,
+        "at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "user_name": actor_name,
+        "device_id": device_id,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "summary": summary,
+        "before": None,
+        "after": None,
+        "prev_hash": prev,
+    }
+    entry["hash"] = entry_hash(entry)
+    conn.execute(insert(AuditEntry), [entry])
+
+
+def _view(e: AuditEntry) -> AuditView:
+    return AuditView(
+        seq=e.seq, at=e.at, user_name=e.user_name, action=e.action, entity=e.entity,
+        entity_id=e.entity_id, summary=e.summary,
+        before=json.loads(e.before) if e.before else None,
+        after=json.loads(e.after) if e.after else None,
+    )
+
+
+def list_entries(
+    session: Session, actor: Actor, *, text: str = "", entity_id: str = "", limit: int = 500,
+    before_seq: int | None = None,
+) -> list[AuditView]:
+    """Newest first; ``before_seq`` pages further back."""
+    require(actor, Permission.VIEW_AUDIT)
+    q = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if before_seq is not None:
+        q = q.where(AuditEntry.seq < before_seq)
+    if entity_id:
+        q = q.where(AuditEntry.entity_id == entity_id)
+    if text:
+        like = f"%{text}%"
+        q = q.where(
+            AuditEntry.user_name.like(like) | AuditEntry.summary.like(like) | AuditEntry.after.like(like)
+            | AuditEntry.entity.like(like)
+        )
+    return [_view(e) for e in session.scalars(q)]
+
+
+def count_entries(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def verify(session: Session) -> AuditReport:
+    """Check the whole chain, then every synced row against its last audited image."""
+    problems: list[AuditProblem] = []
+    prev, expected_seq, count = GENESIS, 1, 0
+    latest: dict[tuple[str, str], str | None] = {}
+    for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(2000):
+        count += 1
+        fields = {c: getattr(e, c) for c in (
+            "seq", "at", "user_name", "device_id", "action", "entity", "entity_id", "summary",
+            "before", "after", "prev_hash",
+        )}
+        where = f"第 {e.seq} 条审计记录（{e.at}，{e.user_name}，{ACTION_LABELS.get(e.action, e.action)} {e.entity}）"
+        if e.seq != expected_seq:
+            problems.append(AuditProblem(e.seq, f"审计记录第 {expected_seq} 条至第 {e.seq - 1} 条缺失：记录被删除。"))
+            break
+        if e.prev_hash != prev:
+            problems.append(AuditProblem(e.seq, f"{where}与前一条记录衔接不上：前一条记录被改动或删除。"))
+            break
+        if entry_hash(fields) != e.hash:
+            problems.append(AuditProblem(e.seq, f"{where}的内容与其校验值不符：该记录被改动过。"))
+            break
+        prev, expected_seq = e.hash, e.seq + 1
+        if e.after is not None:
+            latest[(e.entity, e.entity_id)] = e.after
+    rows = 0
+    if not problems:
+        for model in synced_tables():
+            for obj in session.scalars(select(model)).yield_per(2000):
+                rows += 1
+                after = latest.get((model.__tablename__, obj.id))
+                label = model.label_zh or model.__tablename__
+                name = getattr(obj, "name", "") or getattr(obj, "number", "") or getattr(obj, "username", "")
+                if after is None:
+                    problems.append(AuditProblem(None, f"{label}“{name}”（{obj.id}）没有审计记录：它是在程序之外写入的。"))
+                elif json.loads(after) != row_image(obj, redact=True):
+                    problems.append(AuditProblem(
+                        None, f"{label}“{name}”（{obj.id}）与最后一条审计记录不一致：它在程序之外被修改过。"
+                    ))
+    return AuditReport(entries=count, rows_checked=rows, problems=problems)

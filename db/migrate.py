@@ -1,0 +1,57 @@
+"""Alembic migrations, applied automatically at start ("upgrade to head if not at head").
+
+Before a file that already holds data is migrated, a copy is taken with SQLite's online backup
+API, so a failed or unwanted migration can always be undone by restoring that copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
+    """Bring the database to head. Returns the pre-migration backup file, if one was taken."""
+    current = current_revision(engine)
+    if current == head_revision():
+        return None
+    backup: Path | None = None
+    db_path = engine.url.database
+    if current is not None and backup_dir is not None and db_path:
+        backup_dir.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup = backup_dir / f"pre-migrate-{current}-{stamp}.sqlite3"
+        with sqlite3.connect(db_path) as src, sqlite3.connect(backup) as dst:
+            src.backup(dst)
+    cfg = alembic_config(str(engine.url))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return backup
