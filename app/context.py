@@ -102,7 +102,9 @@ def open_data_dir(data_dir: Path) -> AppContext:
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DomainError(f"无法创建数据文件夹“{data_dir}”：{exc.strerror}。请换一个有写权限的文件夹。") from exc
+        raise DomainError(
+            f"无法创建数据文件夹“{data_dir}”：{exc.strerror}。请换一个有写权限的文件夹。"
+        ) from exc
     engine = make_engine(sqlite_url(data_dir / DB_FILE))
     try:
         migrate.upgrade(engine, backup_dir=data_dir / "backups")

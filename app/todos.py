@@ -32,11 +32,14 @@ def todos(session: Session, actor: Actor, settings: Settings, today: dt.date | N
     if today.month >= 10:
         for s in yearly_hours(session, actor, today.year, settings.training_min_hours):
             if s.short > 0:
-                out.append(Todo(
-                    Alert.AMBER, "培训",
-                    f"{s.member_name} 今年培训 {s.hours:g} 学时，距要求的 {s.required:g} 学时还差 {s.short:g} 学时",
-                    s.member_id,
-                ))
+                out.append(
+                    Todo(
+                        Alert.AMBER,
+                        "培训",
+                        f"{s.member_name} 今年培训 {s.hours:g} 学时，距要求的 {s.required:g} 学时还差 {s.short:g} 学时",
+                        s.member_id,
+                    )
+                )
     rank = {Alert.RED: 0, Alert.AMBER: 1, Alert.NONE: 2}
     out.sort(key=lambda t: rank[t.level])
     return out

@@ -13,8 +13,17 @@ from db.serialize import dumps
 
 GENESIS = "0" * 64
 FIELDS = (
-    "seq", "at", "user_name", "device_id", "action", "entity", "entity_id",
-    "summary", "before", "after", "prev_hash",
+    "seq",
+    "at",
+    "user_name",
+    "device_id",
+    "action",
+    "entity",
+    "entity_id",
+    "summary",
+    "before",
+    "after",
+    "prev_hash",
 )
 
 

@@ -24,6 +24,10 @@ def sqlite_url(path: Path) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        # Sessions run on the GUI thread and on the background worker; each checks a connection
+        # out of the pool for its own use, so handing connections between threads is safe.
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

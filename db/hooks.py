@@ -94,7 +94,9 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
         )
     conn.execute(insert(ChangeLogEntry), changes)
 
-    last = conn.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    last = conn.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     rows = []
     for obj, op, before in pending:

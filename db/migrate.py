@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from alembic import command
@@ -48,7 +49,7 @@ def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
         backup_dir.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         backup = backup_dir / f"pre-migrate-{current}-{stamp}.sqlite3"
-        with sqlite3.connect(db_path) as src, sqlite3.connect(backup) as dst:
+        with closing(sqlite3.connect(db_path)) as src, closing(sqlite3.connect(backup)) as dst:
             src.backup(dst)
     cfg = alembic_config(str(engine.url))
     with engine.begin() as conn:

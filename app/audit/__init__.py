@@ -58,7 +58,8 @@ class AuditView:
         if not self.before or not self.after:
             return []
         return sorted(
-            k for k in self.after
+            k
+            for k in self.after
             if k not in ("version", "updated_at", "updated_by") and self.before.get(k) != self.after.get(k)
         )
 
@@ -81,12 +82,19 @@ class AuditReport:
 
 
 def record_event(
-    session: Session, actor_name: str, device_id: str, action: str, entity: str = "",
-    entity_id: str = "", summary: str = "",
+    session: Session,
+    actor_name: str,
+    device_id: str,
+    action: str,
+    entity: str = "",
+    entity_id: str = "",
+    summary: str = "",
 ) -> None:
     """Append an event that changes no synced row (its hash chains on like any other entry)."""
     conn = session.connection()
-    last = conn.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    last = conn.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     entry: dict[str, Any] = {
         "seq": seq + 1,
@@ -107,15 +115,25 @@ def record_event(
 
 def _view(e: AuditEntry) -> AuditView:
     return AuditView(
-        seq=e.seq, at=e.at, user_name=e.user_name, action=e.action, entity=e.entity,
-        entity_id=e.entity_id, summary=e.summary,
+        seq=e.seq,
+        at=e.at,
+        user_name=e.user_name,
+        action=e.action,
+        entity=e.entity,
+        entity_id=e.entity_id,
+        summary=e.summary,
         before=json.loads(e.before) if e.before else None,
         after=json.loads(e.after) if e.after else None,
     )
 
 
 def list_entries(
-    session: Session, actor: Actor, *, text: str = "", entity_id: str = "", limit: int = 500,
+    session: Session,
+    actor: Actor,
+    *,
+    text: str = "",
+    entity_id: str = "",
+    limit: int = 500,
     before_seq: int | None = None,
 ) -> list[AuditView]:
     """Newest first; ``before_seq`` pages further back."""
@@ -128,7 +146,9 @@ def list_entries(
     if text:
         like = f"%{text}%"
         q = q.where(
-            AuditEntry.user_name.like(like) | AuditEntry.summary.like(like) | AuditEntry.after.like(like)
+            AuditEntry.user_name.like(like)
+            | AuditEntry.summary.like(like)
+            | AuditEntry.after.like(like)
             | AuditEntry.entity.like(like)
         )
     return [_view(e) for e in session.scalars(q)]
@@ -145,13 +165,27 @@ def verify(session: Session) -> AuditReport:
     latest: dict[tuple[str, str], str | None] = {}
     for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(2000):
         count += 1
-        fields = {c: getattr(e, c) for c in (
-            "seq", "at", "user_name", "device_id", "action", "entity", "entity_id", "summary",
-            "before", "after", "prev_hash",
-        )}
+        fields = {
+            c: getattr(e, c)
+            for c in (
+                "seq",
+                "at",
+                "user_name",
+                "device_id",
+                "action",
+                "entity",
+                "entity_id",
+                "summary",
+                "before",
+                "after",
+                "prev_hash",
+            )
+        }
         where = f"第 {e.seq} 条审计记录（{e.at}，{e.user_name}，{ACTION_LABELS.get(e.action, e.action)} {e.entity}）"
         if e.seq != expected_seq:
-            problems.append(AuditProblem(e.seq, f"审计记录第 {expected_seq} 条至第 {e.seq - 1} 条缺失：记录被删除。"))
+            problems.append(
+                AuditProblem(e.seq, f"审计记录第 {expected_seq} 条至第 {e.seq - 1} 条缺失：记录被删除。")
+            )
             break
         if e.prev_hash != prev:
             problems.append(AuditProblem(e.seq, f"{where}与前一条记录衔接不上：前一条记录被改动或删除。"))
@@ -171,9 +205,14 @@ def verify(session: Session) -> AuditReport:
                 label = model.label_zh or model.__tablename__
                 name = getattr(obj, "name", "") or getattr(obj, "number", "") or getattr(obj, "username", "")
                 if after is None:
-                    problems.append(AuditProblem(None, f"{label}“{name}”（{obj.id}）没有审计记录：它是在程序之外写入的。"))
+                    problems.append(
+                        AuditProblem(None, f"{label}“{name}”（{obj.id}）没有审计记录：它是在程序之外写入的。")
+                    )
                 elif json.loads(after) != row_image(obj, redact=True):
-                    problems.append(AuditProblem(
-                        None, f"{label}“{name}”（{obj.id}）与最后一条审计记录不一致：它在程序之外被修改过。"
-                    ))
+                    problems.append(
+                        AuditProblem(
+                            None,
+                            f"{label}“{name}”（{obj.id}）与最后一条审计记录不一致：它在程序之外被修改过。",
+                        )
+                    )
     return AuditReport(entries=count, rows_checked=rows, problems=problems)

@@ -68,10 +68,18 @@ P = Permission
 #: Who may do what. The clerk keeps the ledgers; officers and reviewers read them; the leader
 #: reads everything and sees the audit; the admin runs the installation.
 MATRIX: dict[Role, frozenset[Permission]] = {
-    Role.CLERK: frozenset({
-        P.VIEW_PERSONNEL, P.EDIT_PERSONNEL, P.VIEW_FULL_ID, P.EDIT_CERTIFICATES, P.EDIT_TRAINING,
-        P.IMPORT_LEDGER, P.EXPORT_LEDGER, P.BACKUP,
-    }),
+    Role.CLERK: frozenset(
+        {
+            P.VIEW_PERSONNEL,
+            P.EDIT_PERSONNEL,
+            P.VIEW_FULL_ID,
+            P.EDIT_CERTIFICATES,
+            P.EDIT_TRAINING,
+            P.IMPORT_LEDGER,
+            P.EXPORT_LEDGER,
+            P.BACKUP,
+        }
+    ),
     Role.OFFICER: frozenset({P.VIEW_PERSONNEL}),
     Role.LEGAL: frozenset({P.VIEW_PERSONNEL}),
     Role.LEADER: frozenset({P.VIEW_PERSONNEL, P.VIEW_FULL_ID, P.EXPORT_LEDGER, P.VIEW_AUDIT, P.BACKUP}),

@@ -62,7 +62,12 @@ def _find(session: Session, username: str) -> User | None:
 
 
 def create_user(
-    session: Session, actor: Actor, username: str, display_name: str, role: Role, password: str,
+    session: Session,
+    actor: Actor,
+    username: str,
+    display_name: str,
+    role: Role,
+    password: str,
     member_id: str | None = None,
 ) -> UserView:
     require(actor, Permission.MANAGE_USERS)
@@ -75,8 +80,13 @@ def create_user(
         raise ConflictError(f"登录名“{username}”已被使用，请换一个。")
     check_password_strength(password)
     user = User(
-        username=username, display_name=display_name.strip(), role=role.value,
-        password_hash=_hasher.hash(password), member_id=member_id, active=True, failed_logins=0,
+        username=username,
+        display_name=display_name.strip(),
+        role=role.value,
+        password_hash=_hasher.hash(password),
+        member_id=member_id,
+        active=True,
+        failed_logins=0,
     )
     session.add(user)
     session.flush()
@@ -85,7 +95,9 @@ def create_user(
 
 def list_users(session: Session, actor: Actor) -> list[UserView]:
     require(actor, Permission.MANAGE_USERS)
-    return [_view(u) for u in session.scalars(select(User).where(User.deleted.is_(False)).order_by(User.username))]
+    return [
+        _view(u) for u in session.scalars(select(User).where(User.deleted.is_(False)).order_by(User.username))
+    ]
 
 
 def set_user_active(session: Session, actor: Actor, user_id: str, active: bool) -> None:
@@ -111,7 +123,11 @@ def change_password(session: Session, actor: Actor, user_id: str, new_password: 
 
 
 def login(
-    session: Session, settings: Settings, device_id: str, username: str, password: str,
+    session: Session,
+    settings: Settings,
+    device_id: str,
+    username: str,
+    password: str,
     now: dt.datetime | None = None,
 ) -> Actor:
     """Check a password. The caller commits the session whether this returns or raises, so that

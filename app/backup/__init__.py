@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,9 +39,13 @@ def _copy(src: Path, dst: Path, progress: Progress | None = None) -> None:
             progress.step(total - remaining, total, "正在备份数据库")
 
     try:
-        with sqlite3.connect(src) as source, sqlite3.connect(tmp) as target:
+        # closing(): a sqlite3 connection's own ``with`` only commits; it must be closed before the
+        # file is renamed, or its -wal/-shm files are left behind under the old name.
+        with closing(sqlite3.connect(src)) as source, closing(sqlite3.connect(tmp)) as target:
             source.backup(target, pages=256, progress=report)
-        with sqlite3.connect(tmp) as check:
+            # A copy is one self-contained file (no -wal/-shm beside it, readable from read-only media).
+            target.execute("PRAGMA journal_mode=DELETE")
+        with closing(sqlite3.connect(tmp)) as check:
             ok = check.execute("PRAGMA integrity_check").fetchone()[0]
         if ok != "ok":
             raise BackupError(f"备份文件校验失败（{ok}），请检查磁盘后重试。")
@@ -53,7 +58,11 @@ def _copy(src: Path, dst: Path, progress: Progress | None = None) -> None:
 
 
 def backup_now(
-    db_path: Path, backup_dir: Path, actor: Actor, target: Path | None = None, progress: Progress | None = None,
+    db_path: Path,
+    backup_dir: Path,
+    actor: Actor,
+    target: Path | None = None,
+    progress: Progress | None = None,
     prefix: str = "squaddesk",
 ) -> BackupInfo:
     require(actor, Permission.BACKUP)
@@ -96,14 +105,18 @@ def check_backup_file(path: Path) -> None:
     if not path.is_file():
         raise BackupError(f"找不到备份文件“{path}”，请检查路径。")
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"“{path.name}”不是有效的数据库文件（{exc}），请选择 SquadDesk 的备份文件。") from exc
+        raise BackupError(
+            f"“{path.name}”不是有效的数据库文件（{exc}），请选择 SquadDesk 的备份文件。"
+        ) from exc
     missing = REQUIRED_TABLES - tables
     if missing:
-        raise BackupError(f"“{path.name}”不是 SquadDesk 的备份文件（缺少数据表 {', '.join(sorted(missing))}）。")
+        raise BackupError(
+            f"“{path.name}”不是 SquadDesk 的备份文件（缺少数据表 {', '.join(sorted(missing))}）。"
+        )
     if ok != "ok":
         raise BackupError(f"备份文件“{path.name}”已损坏（{ok}），请换一个备份。")
 

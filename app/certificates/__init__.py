@@ -127,14 +127,19 @@ def facts_of(cert: Certificate, events: Iterable[CertificateEvent] = ()) -> Cert
 
 def load_facts(session: Session, member_ids: Sequence[str]) -> dict[str, list[CertFacts]]:
     """Every live certificate of the given members, as facts, in two queries."""
-    certs = list(session.scalars(
-        select(Certificate).where(Certificate.member_id.in_(member_ids), Certificate.deleted.is_(False))
-    ))
+    certs = list(
+        session.scalars(
+            select(Certificate).where(Certificate.member_id.in_(member_ids), Certificate.deleted.is_(False))
+        )
+    )
     events: dict[str, list[CertificateEvent]] = {}
     if certs:
-        for e in session.scalars(select(CertificateEvent).where(
-            CertificateEvent.certificate_id.in_([c.id for c in certs]), CertificateEvent.deleted.is_(False)
-        )):
+        for e in session.scalars(
+            select(CertificateEvent).where(
+                CertificateEvent.certificate_id.in_([c.id for c in certs]),
+                CertificateEvent.deleted.is_(False),
+            )
+        ):
             events.setdefault(e.certificate_id, []).append(e)
     out: dict[str, list[CertFacts]] = {m: [] for m in member_ids}
     for c in certs:
@@ -168,7 +173,8 @@ def alert_for(
         if left <= settings.cert_warn_days:
             return Alert.AMBER, f"{left} 天后到期（{facts.valid_to:%Y-%m-%d}）"
     if facts.kind is CertificateKind.ENFORCEMENT:
-        since = last_review or facts.valid_from
+        # a review of an earlier validity window does not count against a renewed certificate
+        since = max((d for d in (last_review, facts.valid_from) if d is not None), default=None)
         if since is not None and (today - since).days > settings.annual_review_interval_days:
             return Alert.AMBER, f"年审逾期（上次 {since:%Y-%m-%d}）"
     return Alert.NONE, ""
@@ -187,23 +193,34 @@ def validate(data: CertificateInput) -> CertificateInput:
         raise ValidationError("行政执法证须填写有效期至。", field="valid_to")
     if data.valid_from and data.valid_to and data.valid_to < data.valid_from:
         raise ValidationError(
-            f"有效期至 {data.valid_to:%Y-%m-%d} 早于发证日期 {data.valid_from:%Y-%m-%d}，请核对。", field="valid_to"
+            f"有效期至 {data.valid_to:%Y-%m-%d} 早于发证日期 {data.valid_from:%Y-%m-%d}，请核对。",
+            field="valid_to",
         )
     return CertificateInput(
-        member_id=data.member_id, kind=kind, number=number, issuer=data.issuer.strip(),
-        scope=data.scope.strip(), valid_from=data.valid_from, valid_to=data.valid_to, state=state,
+        member_id=data.member_id,
+        kind=kind,
+        number=number,
+        issuer=data.issuer.strip(),
+        scope=data.scope.strip(),
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+        state=state,
         note=data.note.strip(),
     )
 
 
-def _duplicate(session: Session, kind: CertificateKind, number: str, exclude: str | None) -> Certificate | None:
+def _duplicate(
+    session: Session, kind: CertificateKind, number: str, exclude: str | None
+) -> Certificate | None:
     q = select(Certificate).where(
         Certificate.deleted.is_(False), Certificate.kind == kind.value, Certificate.number == number
     )
     return next((c for c in session.scalars(q) if c.id != exclude), None)
 
 
-def add_certificate(session: Session, actor: Actor, data: CertificateInput, today: dt.date | None = None) -> str:
+def add_certificate(
+    session: Session, actor: Actor, data: CertificateInput, today: dt.date | None = None
+) -> str:
     require(actor, Permission.EDIT_CERTIFICATES)
     clean = validate(data)
     member = session.get(Member, clean.member_id)
@@ -212,21 +229,37 @@ def add_certificate(session: Session, actor: Actor, data: CertificateInput, toda
     if _duplicate(session, clean.kind, clean.number, None):
         raise ConflictError(f"证件编号“{clean.number}”已经登记过，请核对。")
     cert = Certificate(
-        member_id=member.id, kind=clean.kind.value, number=clean.number, issuer=clean.issuer,
-        scope=clean.scope, valid_from=clean.valid_from, valid_to=clean.valid_to,
-        state=clean.state.value, note=clean.note,
+        member_id=member.id,
+        kind=clean.kind.value,
+        number=clean.number,
+        issuer=clean.issuer,
+        scope=clean.scope,
+        valid_from=clean.valid_from,
+        valid_to=clean.valid_to,
+        state=clean.state.value,
+        note=clean.note,
     )
     session.add(cert)
     session.flush()
-    session.add(CertificateEvent(
-        certificate_id=cert.id, day=clean.valid_from or today or dt.date.today(), kind="issued",
-        old_state="", new_state=clean.state.value, note="登记证件",
-    ))
+    session.add(
+        CertificateEvent(
+            certificate_id=cert.id,
+            day=clean.valid_from or today or dt.date.today(),
+            kind="issued",
+            old_state="",
+            new_state=clean.state.value,
+            note="登记证件",
+        )
+    )
     return cert.id
 
 
 def update_certificate(
-    session: Session, actor: Actor, cert_id: str, data: CertificateInput, version: int,
+    session: Session,
+    actor: Actor,
+    cert_id: str,
+    data: CertificateInput,
+    version: int,
     today: dt.date | None = None,
 ) -> None:
     """Edit; a new validity window is recorded as a renewal, a new state as a state change."""
@@ -239,17 +272,37 @@ def update_certificate(
         raise ConflictError(f"证件编号“{clean.number}”已经登记过，请核对。")
     today = today or dt.date.today()
     if clean.valid_to != cert.valid_to:
-        session.add(CertificateEvent(
-            certificate_id=cert.id, day=today, kind="renewed",
-            note=f"有效期 {_d(cert.valid_from)}—{_d(cert.valid_to)} 改为 {_d(clean.valid_from)}—{_d(clean.valid_to)}",
-        ))
+        session.add(
+            CertificateEvent(
+                certificate_id=cert.id,
+                day=today,
+                kind="renewed",
+                note=f"有效期 {_d(cert.valid_from)}—{_d(cert.valid_to)} 改为 {_d(clean.valid_from)}—{_d(clean.valid_to)}",
+            )
+        )
     if clean.state.value != cert.state:
-        session.add(CertificateEvent(
-            certificate_id=cert.id, day=today, kind="state", old_state=cert.state, new_state=clean.state.value,
-            note=clean.note,
-        ))
-    cert.kind, cert.number, cert.issuer, cert.scope = clean.kind.value, clean.number, clean.issuer, clean.scope
-    cert.valid_from, cert.valid_to, cert.state, cert.note = clean.valid_from, clean.valid_to, clean.state.value, clean.note
+        session.add(
+            CertificateEvent(
+                certificate_id=cert.id,
+                day=today,
+                kind="state",
+                old_state=cert.state,
+                new_state=clean.state.value,
+                note=clean.note,
+            )
+        )
+    cert.kind, cert.number, cert.issuer, cert.scope = (
+        clean.kind.value,
+        clean.number,
+        clean.issuer,
+        clean.scope,
+    )
+    cert.valid_from, cert.valid_to, cert.state, cert.note = (
+        clean.valid_from,
+        clean.valid_to,
+        clean.state.value,
+        clean.note,
+    )
 
 
 def set_state(
@@ -260,18 +313,29 @@ def set_state(
     cert = _get(session, cert_id)
     if state.value == cert.state:
         raise ValidationError(f"证件已经是“{CERT_STATE_LABELS[state]}”状态。")
-    session.add(CertificateEvent(
-        certificate_id=cert.id, day=day, kind="state", old_state=cert.state, new_state=state.value, note=note.strip(),
-    ))
+    session.add(
+        CertificateEvent(
+            certificate_id=cert.id,
+            day=day,
+            kind="state",
+            old_state=cert.state,
+            new_state=state.value,
+            note=note.strip(),
+        )
+    )
     cert.state = state.value
 
 
-def add_review(session: Session, actor: Actor, cert_id: str, review_date: dt.date, passed: bool, note: str = "") -> None:
+def add_review(
+    session: Session, actor: Actor, cert_id: str, review_date: dt.date, passed: bool, note: str = ""
+) -> None:
     require(actor, Permission.EDIT_CERTIFICATES)
     cert = _get(session, cert_id)
     if review_date > dt.date.today():
         raise ValidationError(f"年审日期 {review_date:%Y-%m-%d} 在今天之后，请核对。")
-    session.add(CertificateReview(certificate_id=cert.id, review_date=review_date, passed=passed, note=note.strip()))
+    session.add(
+        CertificateReview(certificate_id=cert.id, review_date=review_date, passed=passed, note=note.strip())
+    )
 
 
 def remove_certificate(session: Session, actor: Actor, cert_id: str) -> None:
@@ -291,8 +355,13 @@ def _d(day: dt.date | None) -> str:
 
 
 def list_certificates(
-    session: Session, actor: Actor, settings: Settings, today: dt.date | None = None,
-    member_id: str | None = None, text: str = "", only_alerts: bool = False,
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    today: dt.date | None = None,
+    member_id: str | None = None,
+    text: str = "",
+    only_alerts: bool = False,
 ) -> list[CertificateView]:
     """The certificate ledger, worst alerts first."""
     require(actor, Permission.VIEW_PERSONNEL)
@@ -306,21 +375,30 @@ def list_certificates(
         q = q.where(Certificate.member_id == member_id)
     if text.strip():
         like = f"%{text.strip()}%"
-        q = q.where(Member.name.like(like) | Certificate.number.like(like) | Member.name_initials.like(f"{text.strip().lower()}%"))
+        q = q.where(
+            Member.name.like(like)
+            | Certificate.number.like(like)
+            | Member.name_initials.like(f"{text.strip().lower()}%")
+        )
     rows = session.execute(q).all()
     ids = [c.id for c, _ in rows]
     reviews: dict[str, dt.date] = {}
     events: dict[str, list[CertificateEvent]] = {}
     if ids:
-        for r in session.scalars(select(CertificateReview).where(
-            CertificateReview.certificate_id.in_(ids), CertificateReview.deleted.is_(False),
-            CertificateReview.passed.is_(True),
-        )):
+        for r in session.scalars(
+            select(CertificateReview).where(
+                CertificateReview.certificate_id.in_(ids),
+                CertificateReview.deleted.is_(False),
+                CertificateReview.passed.is_(True),
+            )
+        ):
             if r.certificate_id not in reviews or r.review_date > reviews[r.certificate_id]:
                 reviews[r.certificate_id] = r.review_date
-        for e in session.scalars(select(CertificateEvent).where(
-            CertificateEvent.certificate_id.in_(ids), CertificateEvent.deleted.is_(False)
-        )):
+        for e in session.scalars(
+            select(CertificateEvent).where(
+                CertificateEvent.certificate_id.in_(ids), CertificateEvent.deleted.is_(False)
+            )
+        ):
             events.setdefault(e.certificate_id, []).append(e)
     out = []
     for cert, name in rows:
@@ -328,12 +406,25 @@ def list_certificates(
         alert, why = alert_for(facts, reviews.get(cert.id), today, settings)
         if only_alerts and alert is Alert.NONE:
             continue
-        out.append(CertificateView(
-            id=cert.id, member_id=cert.member_id, member_name=name, kind=CertificateKind(cert.kind),
-            number=cert.number, issuer=cert.issuer, scope=cert.scope, valid_from=cert.valid_from,
-            valid_to=cert.valid_to, state=CertificateState(cert.state), note=cert.note, version=cert.version,
-            last_review=reviews.get(cert.id), alert=alert, alert_text=why,
-        ))
+        out.append(
+            CertificateView(
+                id=cert.id,
+                member_id=cert.member_id,
+                member_name=name,
+                kind=CertificateKind(cert.kind),
+                number=cert.number,
+                issuer=cert.issuer,
+                scope=cert.scope,
+                valid_from=cert.valid_from,
+                valid_to=cert.valid_to,
+                state=CertificateState(cert.state),
+                note=cert.note,
+                version=cert.version,
+                last_review=reviews.get(cert.id),
+                alert=alert,
+                alert_text=why,
+            )
+        )
     rank = {Alert.RED: 0, Alert.AMBER: 1, Alert.NONE: 2}
     out.sort(key=lambda v: (rank[v.alert], v.valid_to or dt.date.max, v.member_name))
     return out
@@ -343,14 +434,18 @@ def history(session: Session, actor: Actor, cert_id: str) -> tuple[list[ReviewVi
     require(actor, Permission.VIEW_PERSONNEL)
     reviews = [
         ReviewView(r.id, r.review_date, r.passed, r.note)
-        for r in session.scalars(select(CertificateReview).where(
-            CertificateReview.certificate_id == cert_id, CertificateReview.deleted.is_(False)
-        ).order_by(CertificateReview.review_date))
+        for r in session.scalars(
+            select(CertificateReview)
+            .where(CertificateReview.certificate_id == cert_id, CertificateReview.deleted.is_(False))
+            .order_by(CertificateReview.review_date)
+        )
     ]
     events = [
         EventView(e.day, e.kind, e.old_state, e.new_state, e.note)
-        for e in session.scalars(select(CertificateEvent).where(
-            CertificateEvent.certificate_id == cert_id, CertificateEvent.deleted.is_(False)
-        ).order_by(CertificateEvent.day, CertificateEvent.updated_at))
+        for e in session.scalars(
+            select(CertificateEvent)
+            .where(CertificateEvent.certificate_id == cert_id, CertificateEvent.deleted.is_(False))
+            .order_by(CertificateEvent.day, CertificateEvent.updated_at)
+        )
     ]
     return reviews, events

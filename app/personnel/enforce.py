@@ -28,8 +28,13 @@ class EnforceCheck:
 
 
 def enforcement_check(
-    name: str, category: StaffCategory, status: MemberStatus, join_date: dt.date | None,
-    certificates: list[CertFacts], day: dt.date, today: dt.date | None = None,
+    name: str,
+    category: StaffCategory,
+    status: MemberStatus,
+    join_date: dt.date | None,
+    certificates: list[CertFacts],
+    day: dt.date,
+    today: dt.date | None = None,
 ) -> EnforceCheck:
     if category not in ENFORCING_CATEGORIES:
         return EnforceCheck(False, f"{name}是{CATEGORY_LABELS[category]}，不能作为执法人员。")
@@ -45,7 +50,9 @@ def enforcement_check(
         return EnforceCheck(True, "")
     latest = max(enforcement, key=lambda f: f.valid_to or dt.date.max)
     if latest.valid_to is not None and day > latest.valid_to:
-        return EnforceCheck(False, f"{name}的行政执法证已于 {latest.valid_to:%Y-%m-%d} 到期，{day:%Y-%m-%d} 不能执法。")
+        return EnforceCheck(
+            False, f"{name}的行政执法证已于 {latest.valid_to:%Y-%m-%d} 到期，{day:%Y-%m-%d} 不能执法。"
+        )
     if latest.valid_from is not None and day < latest.valid_from:
         return EnforceCheck(False, f"{name}的行政执法证 {latest.valid_from:%Y-%m-%d} 才生效。")
     state = latest.state_on(day)

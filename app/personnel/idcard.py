@@ -51,7 +51,9 @@ def normalize_id_number(raw: object) -> str:
     if len(text) != 18:
         raise ValidationError(f"身份证号应为 18 位，“{text}”是 {len(text)} 位。", field="id_number")
     if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
-        raise ValidationError(f"身份证号“{text}”含有非法字符：前 17 位应为数字，末位为数字或 X。", field="id_number")
+        raise ValidationError(
+            f"身份证号“{text}”含有非法字符：前 17 位应为数字，末位为数字或 X。", field="id_number"
+        )
     birth = birth_date(text)
     if birth is None:
         raise ValidationError(f"身份证号“{text}”中的出生日期 {text[6:14]} 不存在。", field="id_number")
@@ -101,5 +103,6 @@ def normalize_phone(raw: object) -> str:
     if _MOBILE.match(text) or _LANDLINE.match(text):
         return text
     raise ValidationError(
-        f"电话号码“{text}”格式不对：手机号应为 11 位（1 开头），固话应带区号，如 020-83001234。", field="phone"
+        f"电话号码“{text}”格式不对：手机号应为 11 位（1 开头），固话应带区号，如 020-83001234。",
+        field="phone",
     )

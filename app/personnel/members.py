@@ -86,22 +86,35 @@ def validate(data: MemberInput) -> MemberInput:
     if gender not in ("男", "女"):
         raise ValidationError("性别应为“男”或“女”。", field="gender")
     if gender != gender_of(id_number):
-        raise ValidationError(f"性别“{gender}”与身份证号不符（身份证显示为{gender_of(id_number)}）。", field="gender")
+        raise ValidationError(
+            f"性别“{gender}”与身份证号不符（身份证显示为{gender_of(id_number)}）。", field="gender"
+        )
     born = birth_date(id_number)
     if data.join_date is not None:
         if data.join_date > dt.date.today():
-            raise ValidationError(f"入职日期 {data.join_date:%Y-%m-%d} 在今天之后，请核对。", field="join_date")
+            raise ValidationError(
+                f"入职日期 {data.join_date:%Y-%m-%d} 在今天之后，请核对。", field="join_date"
+            )
         if born and (data.join_date - born).days < 16 * 365:
-            raise ValidationError(f"入职日期 {data.join_date:%Y-%m-%d} 时未满 16 周岁，请核对。", field="join_date")
+            raise ValidationError(
+                f"入职日期 {data.join_date:%Y-%m-%d} 时未满 16 周岁，请核对。", field="join_date"
+            )
     return MemberInput(
-        name=name, id_number=id_number, category=category, phone=phone, gender=gender,
-        position=data.position.strip(), unit=data.unit.strip(), join_date=data.join_date,
-        status=MemberStatus(data.status), legal_qualification_no=data.legal_qualification_no.strip(),
+        name=name,
+        id_number=id_number,
+        category=category,
+        phone=phone,
+        gender=gender,
+        position=data.position.strip(),
+        unit=data.unit.strip(),
+        join_date=data.join_date,
+        status=MemberStatus(data.status),
+        legal_qualification_no=data.legal_qualification_no.strip(),
         note=data.note.strip(),
     )
 
 
-def _live() -> Select[tuple[Member]]:
+def _live() -> Select[Member]:
     return select(Member).where(Member.deleted.is_(False))
 
 
@@ -137,7 +150,9 @@ def create_member(session: Session, actor: Actor, data: MemberInput) -> MemberVi
     return to_view(member, actor)
 
 
-def update_member(session: Session, actor: Actor, member_id: str, data: MemberInput, version: int) -> MemberView:
+def update_member(
+    session: Session, actor: Actor, member_id: str, data: MemberInput, version: int
+) -> MemberView:
     """Save an edit made on ``version``; a stale version means someone else saved meanwhile."""
     require(actor, Permission.EDIT_PERSONNEL)
     member = _get(session, member_id)
@@ -176,11 +191,19 @@ def get_member(session: Session, actor: Actor, member_id: str) -> MemberView:
 def to_view(m: Member, actor: Actor, cert: Certificate | None = None) -> MemberView:
     full = actor.can(Permission.VIEW_FULL_ID)
     return MemberView(
-        id=m.id, name=m.name, gender=m.gender,
+        id=m.id,
+        name=m.name,
+        gender=m.gender,
         id_number=m.id_number if full else mask_id_number(m.id_number),
-        phone=m.phone, category=StaffCategory(m.category), position=m.position, unit=m.unit,
-        join_date=m.join_date, status=MemberStatus(m.status),
-        legal_qualification_no=m.legal_qualification_no, note=m.note, version=m.version,
+        phone=m.phone,
+        category=StaffCategory(m.category),
+        position=m.position,
+        unit=m.unit,
+        join_date=m.join_date,
+        status=MemberStatus(m.status),
+        legal_qualification_no=m.legal_qualification_no,
+        note=m.note,
+        version=m.version,
         enforcement_cert_no=cert.number if cert else "",
         enforcement_cert_to=cert.valid_to if cert else None,
         birth=birth_date(m.id_number),
@@ -196,17 +219,26 @@ class MemberQuery:
     include_left: bool = True
 
 
-def _filtered(actor: Actor, q: MemberQuery) -> Select[tuple[Member]]:
+def _filtered(actor: Actor, q: MemberQuery) -> Select[Member]:
     stmt = _live()
     text = q.text.strip()
     if text:
         like = f"%{text}%"
-        conds = [Member.name.like(like), Member.name_initials.like(f"{text.lower()}%"), Member.phone.like(like)]
+        conds = [
+            Member.name.like(like),
+            Member.name_initials.like(f"{text.lower()}%"),
+            Member.phone.like(like),
+        ]
         if actor.can(Permission.VIEW_FULL_ID) or len(text) <= 4:
             # roles that see masked numbers can still find someone by the visible last 4 digits
-            conds.append(Member.id_number.like(like) if actor.can(Permission.VIEW_FULL_ID)
-                         else Member.id_number.like(f"%{text}"))
-        cert_hit = select(Certificate.member_id).where(Certificate.deleted.is_(False), Certificate.number.like(like))
+            conds.append(
+                Member.id_number.like(like)
+                if actor.can(Permission.VIEW_FULL_ID)
+                else Member.id_number.like(f"%{text}")
+            )
+        cert_hit = select(Certificate.member_id).where(
+            Certificate.deleted.is_(False), Certificate.number.like(like)
+        )
         conds.append(Member.id.in_(cert_hit))
         stmt = stmt.where(or_(*conds))
     if q.category is not None:
@@ -242,7 +274,8 @@ def _latest_enforcement_certs(session: Session, member_ids: list[str]) -> dict[s
         return out
     rows = session.scalars(
         select(Certificate).where(
-            Certificate.member_id.in_(member_ids), Certificate.deleted.is_(False),
+            Certificate.member_id.in_(member_ids),
+            Certificate.deleted.is_(False),
             Certificate.kind == CertificateKind.ENFORCEMENT.value,
         )
     )
@@ -254,4 +287,10 @@ def _latest_enforcement_certs(session: Session, member_ids: list[str]) -> dict[s
 
 
 def units(session: Session) -> list[str]:
-    return [u for u in session.scalars(select(Member.unit).where(Member.deleted.is_(False)).distinct().order_by(Member.unit)) if u]
+    return [
+        u
+        for u in session.scalars(
+            select(Member.unit).where(Member.deleted.is_(False)).distinct().order_by(Member.unit)
+        )
+        if u
+    ]

@@ -43,7 +43,9 @@ def validate(data: SquadInput) -> SquadInput:
     if not name:
         raise ValidationError("请填写中队名称，如“车陂街综合行政执法队”。", field="name")
     if not body:
-        raise ValidationError("请填写执法主体（通常是街道办事处全称），文书将以它的名义出具。", field="enforcing_body")
+        raise ValidationError(
+            "请填写执法主体（通常是街道办事处全称），文书将以它的名义出具。", field="enforcing_body"
+        )
     if not _DISTRICT.match(code):
         raise ValidationError("区划代码应为 6 位数字（如 440106），请向区局确认。", field="district_code")
     if not prefix or len(prefix) > 20:
@@ -51,7 +53,9 @@ def validate(data: SquadInput) -> SquadInput:
     return SquadInput(name, body, code, prefix)
 
 
-def initialize(ctx: AppContext, squad: SquadInput, admin_username: str, admin_name: str, admin_password: str) -> Actor:
+def initialize(
+    ctx: AppContext, squad: SquadInput, admin_username: str, admin_name: str, admin_password: str
+) -> Actor:
     """Create the squad and its first administrator in one transaction."""
     if ctx.squad_id is not None:
         raise DomainError("本机已完成初始设置，不能重复设置。")
@@ -61,8 +65,16 @@ def initialize(ctx: AppContext, squad: SquadInput, admin_username: str, admin_na
     ctx.set_squad(squad_id)
     try:
         with ctx.unit_of_work(SYSTEM, "首次设置") as session:
-            session.add(Squad(id=squad_id, squad_id=squad_id, name=clean.name, enforcing_body=clean.enforcing_body,
-                              district_code=clean.district_code, doc_prefix=clean.doc_prefix))
+            session.add(
+                Squad(
+                    id=squad_id,
+                    squad_id=squad_id,
+                    name=clean.name,
+                    enforcing_body=clean.enforcing_body,
+                    district_code=clean.district_code,
+                    doc_prefix=clean.doc_prefix,
+                )
+            )
             session.add(LocalMeta(key="squad_id", value=squad_id))
             user = create_user(session, SYSTEM, admin_username, admin_name, Role.ADMIN, admin_password)
     except Exception:
@@ -85,5 +97,8 @@ def update_squad(session: Session, actor: Actor, squad_id: str, data: SquadInput
     if s is None:
         raise DomainError("找不到中队信息。")
     s.name, s.enforcing_body, s.district_code, s.doc_prefix = (
-        clean.name, clean.enforcing_body, clean.district_code, clean.doc_prefix
+        clean.name,
+        clean.enforcing_body,
+        clean.district_code,
+        clean.doc_prefix,
     )

@@ -71,7 +71,9 @@ def validate(data: TrainingInput) -> TrainingInput:
         raise ValidationError(f"培训日期 {data.day:%Y-%m-%d} 在今天之后，请核对。", field="day")
     if data.kind not in KIND_LABELS:
         raise ValidationError("请选择培训类别。", field="kind")
-    return TrainingInput(data.member_id, data.day, course, round(float(data.hours), 1), data.kind, data.organizer.strip())
+    return TrainingInput(
+        data.member_id, data.day, course, round(float(data.hours), 1), data.kind, data.organizer.strip()
+    )
 
 
 def add_training(session: Session, actor: Actor, data: TrainingInput) -> str:
@@ -81,8 +83,12 @@ def add_training(session: Session, actor: Actor, data: TrainingInput) -> str:
     if member is None or member.deleted:
         raise NotFoundError("找不到该队员，请刷新后重试。")
     rec = TrainingRecord(
-        member_id=member.id, day=clean.day, course=clean.course, hours=clean.hours,
-        kind=clean.kind, organizer=clean.organizer,
+        member_id=member.id,
+        day=clean.day,
+        course=clean.course,
+        hours=clean.hours,
+        kind=clean.kind,
+        organizer=clean.organizer,
     )
     session.add(rec)
     session.flush()
@@ -97,14 +103,18 @@ def remove_training(session: Session, actor: Actor, record_id: str) -> None:
     rec.deleted = True
 
 
-def list_training(session: Session, actor: Actor, year: int, member_id: str | None = None) -> list[TrainingView]:
+def list_training(
+    session: Session, actor: Actor, year: int, member_id: str | None = None
+) -> list[TrainingView]:
     require(actor, Permission.VIEW_PERSONNEL)
     q = (
         select(TrainingRecord, Member.name)
         .join(Member, Member.id == TrainingRecord.member_id)
         .where(
-            TrainingRecord.deleted.is_(False), Member.deleted.is_(False),
-            TrainingRecord.day >= dt.date(year, 1, 1), TrainingRecord.day <= dt.date(year, 12, 31),
+            TrainingRecord.deleted.is_(False),
+            Member.deleted.is_(False),
+            TrainingRecord.day >= dt.date(year, 1, 1),
+            TrainingRecord.day <= dt.date(year, 12, 31),
         )
         .order_by(TrainingRecord.day.desc(), Member.name)
     )
@@ -119,18 +129,26 @@ def list_training(session: Session, actor: Actor, year: int, member_id: str | No
 def yearly_hours(session: Session, actor: Actor, year: int, required: float) -> list[HoursSummary]:
     """Hours per serving enforcement member in ``year``, fewest first."""
     require(actor, Permission.VIEW_PERSONNEL)
-    hours = dict(session.execute(
-        select(TrainingRecord.member_id, func.sum(TrainingRecord.hours))
-        .where(
-            TrainingRecord.deleted.is_(False),
-            TrainingRecord.day >= dt.date(year, 1, 1), TrainingRecord.day <= dt.date(year, 12, 31),
+    hours = dict(
+        session.execute(
+            select(TrainingRecord.member_id, func.sum(TrainingRecord.hours))
+            .where(
+                TrainingRecord.deleted.is_(False),
+                TrainingRecord.day >= dt.date(year, 1, 1),
+                TrainingRecord.day <= dt.date(year, 12, 31),
+            )
+            .group_by(TrainingRecord.member_id)
         )
-        .group_by(TrainingRecord.member_id)
-    ).tuples().all())
-    members = session.scalars(select(Member).where(
-        Member.deleted.is_(False), Member.status != MemberStatus.LEFT.value,
-        Member.category.in_([StaffCategory.CIVIL_SERVANT.value, StaffCategory.CAREER.value]),
-    ))
+        .tuples()
+        .all()
+    )
+    members = session.scalars(
+        select(Member).where(
+            Member.deleted.is_(False),
+            Member.status != MemberStatus.LEFT.value,
+            Member.category.in_([StaffCategory.CIVIL_SERVANT.value, StaffCategory.CAREER.value]),
+        )
+    )
     out = [HoursSummary(m.id, m.name, m.unit, float(hours.get(m.id) or 0.0), required) for m in members]
     out.sort(key=lambda s: (s.hours, s.member_name))
     return out

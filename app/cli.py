@@ -1,0 +1,244 @@
+"""``squaddesk-cli`` — scripted and administrative work on a data folder.
+
+Every subcommand takes ``--data-dir``. Errors print a Chinese message on stderr and exit
+non-zero; a traceback is never shown to a clerk (it goes to the log file in the data folder).
+Commands that change data log in as a user: ``--user`` and the password from ``--password``,
+the ``SQUADDESK_PASSWORD`` environment variable, or a prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from app.auth.roles import Actor
+from app.context import AppContext, open_data_dir
+from app.errors import DomainError
+from app.paths import default_data_dir
+
+log = logging.getLogger("squaddesk.cli")
+
+
+def _actor(ctx: AppContext, args: argparse.Namespace) -> Actor:
+    from app.auth.service import authenticate
+
+    password = args.password or os.environ.get("SQUADDESK_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise DomainError("请用 --password 或环境变量 SQUADDESK_PASSWORD 提供密码。")
+        password = getpass.getpass(f"{args.user} 的密码：")
+    return authenticate(ctx, args.user, password)
+
+
+def cmd_init(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.squad import SquadInput, initialize
+
+    if args.demo:
+        from app.demo import fill_demo
+
+        fill_demo(ctx)
+        print("已创建演示中队及约 40 名队员。登录名 admin，密码 squad2026。")
+        return 0
+    missing = [
+        n
+        for n in ("squad_name", "enforcing_body", "district_code", "doc_prefix", "admin_password")
+        if not getattr(args, n)
+    ]
+    if missing:
+        raise DomainError(
+            "初始化需要：--squad-name、--enforcing-body、--district-code、--doc-prefix、--admin-password。"
+            "或使用 --demo 创建演示中队。"
+        )
+    initialize(
+        ctx,
+        SquadInput(args.squad_name, args.enforcing_body, args.district_code, args.doc_prefix),
+        args.admin_user,
+        args.admin_name,
+        args.admin_password,
+    )
+    print(f"已完成初始设置：{args.squad_name}，管理员 {args.admin_user}。")
+    return 0
+
+
+def cmd_import_members(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.personnel.excel import commit_import, preview_import
+
+    actor = _actor(ctx, args)
+    with ctx.read() as session:
+        preview = preview_import(session, actor, Path(args.file))
+    print(
+        f"工作表“{preview.sheet}”，表头在第 {preview.header_row} 行：可导入 {len(preview.rows)} 人"
+        f"（含证件 {preview.certificate_count} 本），拒绝 {len(preview.rejected)} 行，跳过空行/备注行 {preview.skipped} 行。"
+    )
+    for r in preview.rejected:
+        print(f"  第 {r.row} 行 {r.name or ''}：{r.reason}")
+    if args.dry_run:
+        print("试运行（--dry-run）：未写入任何数据。")
+        return 0 if not preview.rejected else 3
+    if preview.rejected and not args.skip_rejected:
+        print(
+            "有被拒绝的行，未导入任何数据。请修改 Excel 后重试，或加 --skip-rejected 只导入有效行。",
+            file=sys.stderr,
+        )
+        return 3
+    with ctx.unit_of_work(actor, f"导入人员台账 {Path(args.file).name}") as session:
+        result = commit_import(session, actor, preview)
+    print(f"已导入 {result.members} 名队员、{result.certificates} 本证件。")
+    return 0
+
+
+def cmd_export_members(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.personnel.excel import export_ledgers
+
+    actor = _actor(ctx, args)
+    with ctx.read() as session:
+        count = export_ledgers(session, actor, ctx.settings, Path(args.file))
+    print(f"已导出 {count} 名队员及其证件到 {args.file}。")
+    return 0
+
+
+def cmd_backup(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.auth.roles import SYSTEM
+    from app.backup import backup_now
+
+    info = backup_now(ctx.db_path, ctx.backup_dir, SYSTEM, target=Path(args.out) if args.out else None)
+    print(f"已备份到 {info.path}（{info.size / 1024:.0f} KB）。")
+    return 0
+
+
+def cmd_restore(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.audit import record_event
+    from app.auth.roles import SYSTEM
+    from app.backup import check_backup_file, restore
+
+    source = Path(args.file)
+    check_backup_file(source)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise DomainError("恢复会覆盖当前全部数据。确认无误请加 --yes。")
+        answer = input(f"用“{source}”覆盖当前全部数据？输入 yes 确认：")
+        if answer.strip().lower() != "yes":
+            print("已取消，数据未改动。")
+            return 1
+    data_dir = ctx.data_dir
+    ctx.close()
+    safety = restore(data_dir / "squaddesk.sqlite3", data_dir / "backups", SYSTEM, source, confirmed=True)
+    reopened = open_data_dir(data_dir)
+    with reopened.raw_write_session("系统") as session:
+        record_event(session, "系统", reopened.device_id, "restore", summary=f"从 {source.name} 恢复")
+        session.commit()
+    reopened.close()
+    print(f"已从 {source} 恢复。原数据已另存为 {safety.path}。")
+    return 0
+
+
+def cmd_verify_audit(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.audit import verify
+
+    with ctx.read() as session:
+        report = verify(session)
+    if report.ok:
+        print(f"审计日志完整：{report.entries} 条记录环环相扣，{report.rows_checked} 行数据与记录一致。")
+        return 0
+    print(f"审计日志校验未通过（共 {report.entries} 条记录）：", file=sys.stderr)
+    for p in report.problems[:50]:
+        print(f"  {p.message}", file=sys.stderr)
+    if len(report.problems) > 50:
+        print(f"  ……另有 {len(report.problems) - 50} 处问题", file=sys.stderr)
+    return 4
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="squaddesk-cli", description="SquadDesk 执法队务台 命令行工具")
+    parser.add_argument("--data-dir", type=Path, default=None, help="数据文件夹（默认为用户数据目录）")
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: given after the subcommand it wins; given before, it is kept.
+    common.add_argument(
+        "--data-dir", type=Path, default=argparse.SUPPRESS, help="数据文件夹（默认为用户数据目录）"
+    )
+    login = argparse.ArgumentParser(add_help=False)
+    login.add_argument("--user", default="admin", help="登录名（默认 admin）")
+    login.add_argument("--password", default=None, help="密码（也可用环境变量 SQUADDESK_PASSWORD）")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
+
+    p = sub.add_parser("init", parents=[common], help="初始化数据文件夹（首次设置）")
+    p.add_argument("--demo", action="store_true", help="创建演示中队")
+    p.add_argument("--squad-name")
+    p.add_argument("--enforcing-body")
+    p.add_argument("--district-code")
+    p.add_argument("--doc-prefix")
+    p.add_argument("--admin-user", default="admin")
+    p.add_argument("--admin-name", default="系统管理员")
+    p.add_argument("--admin-password")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("import-members", parents=[common, login], help="从 Excel 导入人员与证件台账")
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="只检查并列出被拒绝的行，不写入")
+    p.add_argument("--skip-rejected", action="store_true", help="只导入有效行")
+    p.set_defaults(func=cmd_import_members)
+
+    p = sub.add_parser("export-members", parents=[common, login], help="导出人员与证件台账到 Excel")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_export_members)
+
+    p = sub.add_parser("backup", parents=[common], help="立即备份数据库")
+    p.add_argument("--out", default=None, help="备份文件路径（默认在数据文件夹的 backups 下）")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", parents=[common], help="从备份文件恢复（覆盖当前数据）")
+    p.add_argument("file")
+    p.add_argument("--yes", action="store_true", help="不再询问，直接恢复")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("verify-audit", parents=[common], help="校验审计日志与数据是否被篡改")
+    p.set_defaults(func=cmd_verify_audit)
+    return parser
+
+
+def _setup_logging(data_dir: Path) -> None:
+    try:
+        handler: logging.Handler = logging.FileHandler(data_dir / "squaddesk-cli.log", encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    data_dir: Path = args.data_dir or default_data_dir()
+    func: Callable[[AppContext, argparse.Namespace], int] = args.func
+    ctx: AppContext | None = None
+    try:
+        ctx = open_data_dir(data_dir)
+        _setup_logging(data_dir)
+        if args.command != "init":
+            ctx.require_squad()
+        return func(ctx, args)
+    except DomainError as exc:
+        print(f"错误：{exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the clerk gets a sentence; the log gets the traceback
+        log.exception("unexpected error in %s", args.command)
+        print(
+            f"错误：发生意外问题（{exc.__class__.__name__}: {exc}）。详细信息已写入 {data_dir / 'squaddesk-cli.log'}。",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Make the README's screenshots offscreen from a fresh demo squad.
+
+    QT_QPA_PLATFORM=offscreen python packaging/screenshots.py
+
+Writes packaging/screenshots/<page>.png. Uses only the bundled font, so the pictures show what
+a PC without Chinese fonts shows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.auth.service import authenticate  # noqa: E402
+from app.context import open_data_dir  # noqa: E402
+from app.demo import fill_demo  # noqa: E402
+from ui.fonts import install_fonts  # noqa: E402
+from ui.login import LoginDialog  # noqa: E402
+from ui.mainwindow import MainWindow  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "screenshots"
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    install_fonts(app)
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = open_data_dir(Path(tmp))
+        fill_demo(ctx)
+        login = LoginDialog(ctx, "车陂街综合行政执法队")
+        login.username.setText("admin")
+        login.show()
+        app.processEvents()
+        login.grab().save(str(OUT / "login.png"))
+        login.close()
+        actor = authenticate(ctx, "admin", "squad2026")
+        window = MainWindow(ctx, actor)
+        window.resize(1280, 780)
+        window.show()
+        for key in window.page_keys():
+            window.open_page(key)
+            app.processEvents()
+            window.grab().save(str(OUT / f"{key}.png"))
+            print(OUT / f"{key}.png")
+        window.close()
+        ctx.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""SquadDesk GUI (PySide6). Calls the services in app/; never writes SQL itself."""

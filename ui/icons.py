@@ -1,0 +1,40 @@
+"""Meaning → qtawesome icon. Widgets ask for ``icon("member.add")``, never for a glyph name,
+so the look can change in one place. Icons are made after QApplication exists."""
+
+from __future__ import annotations
+
+import qtawesome as qta
+from PySide6.QtGui import QIcon
+
+NAMES: dict[str, str] = {
+    "nav.start": "mdi6.home-outline",
+    "nav.personnel": "mdi6.account-group-outline",
+    "nav.certificates": "mdi6.card-account-details-outline",
+    "nav.training": "mdi6.school-outline",
+    "nav.audit": "mdi6.shield-search",
+    "nav.settings": "mdi6.cog-outline",
+    "add": "mdi6.plus",
+    "edit": "mdi6.pencil-outline",
+    "delete": "mdi6.delete-outline",
+    "import": "mdi6.file-import-outline",
+    "export": "mdi6.file-export-outline",
+    "refresh": "mdi6.refresh",
+    "search": "mdi6.magnify",
+    "backup": "mdi6.database-export-outline",
+    "restore": "mdi6.database-import-outline",
+    "verify": "mdi6.check-decagram-outline",
+    "lock": "mdi6.lock-outline",
+    "logout": "mdi6.logout",
+    "alert.red": "mdi6.alert-circle",
+    "alert.amber": "mdi6.alert",
+    "ok": "mdi6.check-circle-outline",
+    "review": "mdi6.calendar-check-outline",
+    "state": "mdi6.swap-horizontal",
+    "history": "mdi6.history",
+    "user": "mdi6.account-key-outline",
+}
+COLORS = {"alert.red": "#c62828", "alert.amber": "#ef8f00", "ok": "#2e7d32"}
+
+
+def icon(meaning: str) -> QIcon:
+    return qta.icon(NAMES[meaning], color=COLORS.get(meaning, "#37474f"))

@@ -1,0 +1,97 @@
+"""首页 — the start page: the squad at a glance and the to-do list (certificates about to
+lapse, annual reviews overdue, training hours short), worst first."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from app.auth.roles import Actor, Permission
+from app.certificates import Alert
+from app.context import AppContext
+from app.personnel.members import MemberQuery, count_members
+from app.squad import get_squad
+from app.todos import todos
+from ui.icons import icon
+
+ALERT_COLORS = {Alert.RED: QColor("#ffebee"), Alert.AMBER: QColor("#fff8e1")}
+
+
+class StartPage(QWidget):
+    sig_open = Signal(str)
+
+    def __init__(self, ctx: AppContext, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx, self.actor = ctx, actor
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.title)
+        self.cards = QHBoxLayout()
+        layout.addLayout(self.cards)
+        self.card_labels: dict[str, QLabel] = {}
+        for key, caption in (
+            ("members", "在册队员"),
+            ("red", "证件紧急提醒"),
+            ("amber", "证件一般提醒"),
+            ("training", "培训学时不足"),
+        ):
+            box = QLabel(objectName=f"card_{key}")
+            box.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            box.setMinimumHeight(80)
+            box.setStyleSheet("QLabel{background:#eceff1;border-radius:6px;padding:8px;font-size:11pt}")
+            self.card_labels[key] = box
+            box.setProperty("caption", caption)
+            self.cards.addWidget(box)
+        layout.addWidget(QLabel("<b>待办事项</b>（双击打开对应台账）"))
+        self.todo_list = QListWidget(objectName="todos")
+        self.todo_list.itemDoubleClicked.connect(self._open)
+        layout.addWidget(self.todo_list, 1)
+
+    def refresh(self) -> None:
+        today = dt.date.today()
+        with self.ctx.read() as session:
+            squad = get_squad(session, self.ctx.require_squad())
+            items = (
+                todos(session, self.actor, self.ctx.settings, today)
+                if self.actor.can(Permission.VIEW_PERSONNEL)
+                else []
+            )
+            members = (
+                count_members(session, self.actor, MemberQuery(include_left=False))
+                if self.actor.can(Permission.VIEW_PERSONNEL)
+                else 0
+            )
+        self.title.setText(
+            f"<h2 style='margin:0'>{squad.name}</h2>"
+            f"<p style='color:#607d8b'>执法主体：{squad.enforcing_body}　　今天是 {today:%Y年%m月%d日}</p>"
+        )
+        counts = {
+            "members": members,
+            "red": sum(1 for t in items if t.level is Alert.RED and t.area == "证件"),
+            "amber": sum(1 for t in items if t.level is Alert.AMBER and t.area == "证件"),
+            "training": sum(1 for t in items if t.area == "培训"),
+        }
+        for key, label in self.card_labels.items():
+            label.setText(
+                f"<span style='font-size:20pt'><b>{counts[key]}</b></span><br>{label.property('caption')}"
+            )
+        self.todo_list.clear()
+        if not items:
+            self.todo_list.addItem(QListWidgetItem(icon("ok"), "没有待办事项。"))
+        for t in items:
+            item = QListWidgetItem(
+                icon("alert.red" if t.level is Alert.RED else "alert.amber"), f"[{t.area}] {t.text}"
+            )
+            item.setBackground(ALERT_COLORS.get(t.level, QColor("white")))
+            item.setData(Qt.ItemDataRole.UserRole, "certificates" if t.area == "证件" else "training")
+            self.todo_list.addItem(item)
+
+    def _open(self, item: QListWidgetItem) -> None:
+        key = item.data(Qt.ItemDataRole.UserRole)
+        if key:
+            self.sig_open.emit(key)
