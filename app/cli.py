@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from app.auth.roles import Actor
 from app.context import AppContext, open_data_dir
@@ -93,20 +94,26 @@ def cmd_import_members(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def cmd_export_members(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.audit import record
     from app.personnel.excel import export_ledgers
 
     actor = _actor(ctx, args)
     with ctx.read() as session:
         count = export_ledgers(session, actor, ctx.settings, Path(args.file))
+    record(
+        ctx, actor, "export", f"导出人员与执法证台账（{count} 人，含完整身份证号）到 {Path(args.file).name}"
+    )
     print(f"已导出 {count} 名队员及其证件到 {args.file}。")
     return 0
 
 
 def cmd_backup(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.audit import record
     from app.auth.roles import SYSTEM
     from app.backup import backup_now
 
     info = backup_now(ctx.db_path, ctx.backup_dir, SYSTEM, target=Path(args.out) if args.out else None)
+    record(ctx, SYSTEM, "backup", f"命令行备份到 {info.path.name}")
     print(f"已备份到 {info.path}（{info.size / 1024:.0f} KB）。")
     return 0
 
@@ -153,18 +160,26 @@ def cmd_verify_audit(ctx: AppContext, args: argparse.Namespace) -> int:
     return 4
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its complaint introduced in Chinese and exit code 2, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"错误：命令行参数不正确（{message}）。用 {self.prog} -h 查看用法。\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="squaddesk-cli", description="SquadDesk 执法队务台 命令行工具")
+    parser = _Parser(prog="squaddesk-cli", description="SquadDesk 执法队务台 命令行工具")
     parser.add_argument("--data-dir", type=Path, default=None, help="数据文件夹（默认为用户数据目录）")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     # SUPPRESS: given after the subcommand it wins; given before, it is kept.
     common.add_argument(
         "--data-dir", type=Path, default=argparse.SUPPRESS, help="数据文件夹（默认为用户数据目录）"
     )
-    login = argparse.ArgumentParser(add_help=False)
+    login = _Parser(add_help=False)
     login.add_argument("--user", default="admin", help="登录名（默认 admin）")
     login.add_argument("--password", default=None, help="密码（也可用环境变量 SQUADDESK_PASSWORD）")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令", parser_class=_Parser)
 
     p = sub.add_parser("init", parents=[common], help="初始化数据文件夹（首次设置）")
     p.add_argument("--demo", action="store_true", help="创建演示中队")

@@ -101,7 +101,7 @@ def fill_demo(
                     join_date=dt.date(rng.randint(max(2008, born.year + 20), 2025), rng.randint(1, 12), 1),
                     status=status,
                     legal_qualification_no=f"A2019{rng.randint(10**9, 10**10 - 1)}"
-                    if unit == "法制组" and category is not StaffCategory.AUXILIARY
+                    if unit == "法制组" and category in (StaffCategory.CIVIL_SERVANT, StaffCategory.CAREER)
                     else "",
                 ),
             )

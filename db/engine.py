@@ -53,9 +53,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def make_session_factory(engine: Engine, **info: Any) -> sessionmaker[Session]:
     """Sessions that carry the device, squad and clock in ``Session.info`` for the flush hook."""
-    factory = sessionmaker(bind=engine, expire_on_commit=False, info=info)
-    hooks.install(factory)
-    return factory
+    return sessionmaker(bind=engine, class_=hooks.AuditedSession, expire_on_commit=False, info=info)
 
 
 def writer(engine: Engine) -> Engine:

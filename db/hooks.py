@@ -1,6 +1,6 @@
 """The one flush hook: stamps synced rows and writes the change log and the audit log.
 
-Registered on every Session made by :func:`db.engine.make_session_factory`. For each synced row
+Attached to :class:`AuditedSession`, the class of every session :func:`db.engine.make_session_factory` makes. For each synced row
 inserted, updated or tombstoned in a flush it
 
 * stamps ``updated_at`` (hybrid logical clock), ``updated_by`` (this device) and ``squad_id``;
@@ -26,6 +26,7 @@ from db.models.core import AuditEntry, ChangeLogEntry
 from db.serialize import column_keys, dumps, row_image, secret_digest, to_plain
 
 _PENDING = "_squaddesk_pending"
+_HEAD = "_squaddesk_audit_head"
 
 
 class HardDeleteError(RuntimeError):
@@ -94,10 +95,7 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
         )
     conn.execute(insert(ChangeLogEntry), changes)
 
-    last = conn.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    seq, prev = audit_head(session)
     rows = []
     for obj, op, before in pending:
         seq += 1
@@ -118,10 +116,38 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
         entry["hash"] = prev = entry_hash(entry)
         rows.append(entry)
     conn.execute(insert(AuditEntry), rows)
+    set_audit_head(session, seq, prev)
 
 
-def install(session_class: type[Session] | Any) -> None:
-    """Attach the hook to a Session class or sessionmaker."""
-    if not event.contains(session_class, "before_flush", _before_flush):
-        event.listen(session_class, "before_flush", _before_flush)
-        event.listen(session_class, "after_flush", _after_flush)
+def audit_head(session: Session) -> tuple[int, str]:
+    """(seq, hash) of the newest audit entry. Read once per transaction, then kept in
+    ``session.info``: write transactions hold SQLite's write lock from BEGIN, so no other
+    writer can append meanwhile."""
+    head: tuple[int, str] | None = session.info.get(_HEAD)
+    if head is None:
+        last = (
+            session.connection()
+            .execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
+            .first()
+        )
+        head = (last[0], last[1]) if last else (0, GENESIS)
+    return head
+
+
+def set_audit_head(session: Session, seq: int, entry_hash_: str) -> None:
+    session.info[_HEAD] = (seq, entry_hash_)
+
+
+def _forget_head(session: Session, transaction: Any) -> None:
+    # Any transaction or savepoint that ends may have rolled entries back: read afresh next time.
+    session.info.pop(_HEAD, None)
+
+
+class AuditedSession(Session):
+    """The Session class of every SquadDesk session factory; the hooks are attached to the class
+    once, at import, so no factory can ever be made without them."""
+
+
+event.listen(AuditedSession, "before_flush", _before_flush)
+event.listen(AuditedSession, "after_flush", _after_flush)
+event.listen(AuditedSession, "after_transaction_end", _forget_head)

@@ -15,14 +15,14 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication
 
-from app.auth.service import authenticate  # noqa: E402
-from app.context import open_data_dir  # noqa: E402
-from app.demo import fill_demo  # noqa: E402
-from ui.fonts import install_fonts  # noqa: E402
-from ui.login import LoginDialog  # noqa: E402
-from ui.mainwindow import MainWindow  # noqa: E402
+from app.auth.service import authenticate
+from app.context import open_data_dir
+from app.demo import fill_demo
+from ui.fonts import install_fonts
+from ui.login import LoginDialog
+from ui.mainwindow import MainWindow
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 

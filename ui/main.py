@@ -15,7 +15,7 @@ import time
 # Start-up is timed from here, before Qt and the services are imported.
 _T0 = time.perf_counter()
 
-import argparse  # noqa: E402
+import argparse
 import logging
 import os
 import sys

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -20,8 +20,12 @@ from sqlalchemy.orm import Session
 from app.auth.roles import Actor, Permission, require
 from db.audit_chain import GENESIS, entry_hash
 from db.base import synced_tables
+from db.hooks import audit_head, set_audit_head
 from db.models import AuditEntry
 from db.serialize import row_image
+
+if TYPE_CHECKING:
+    from app.context import AppContext
 
 ACTION_LABELS = {
     "insert": "新增",
@@ -35,6 +39,10 @@ ACTION_LABELS = {
     "export": "导出",
     "import": "导入",
 }
+
+
+#: Table name → the entity's Chinese name, from the models' ``label_zh``.
+ENTITY_LABELS = {m.__tablename__: m.label_zh for m in synced_tables() if m.label_zh}
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,10 @@ class AuditView:
     @property
     def action_label(self) -> str:
         return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def entity_label(self) -> str:
+        return ENTITY_LABELS.get(self.entity, self.entity)
 
     @property
     def changed_fields(self) -> list[str]:
@@ -91,11 +103,7 @@ def record_event(
     summary: str = "",
 ) -> None:
     """Append an event that changes no synced row (its hash chains on like any other entry)."""
-    conn = session.connection()
-    last = conn.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    seq, prev = audit_head(session)
     entry: dict[str, Any] = {
         "seq": seq + 1,
         "at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -110,7 +118,16 @@ def record_event(
         "prev_hash": prev,
     }
     entry["hash"] = entry_hash(entry)
-    conn.execute(insert(AuditEntry), [entry])
+    session.connection().execute(insert(AuditEntry), [entry])
+    set_audit_head(session, entry["seq"], entry["hash"])
+
+
+def record(
+    ctx: AppContext, actor: Actor, action: str, summary: str, entity: str = "", entity_id: str = ""
+) -> None:
+    """Record an event in a unit of work of its own (e.g. after an export made on a read session)."""
+    with ctx.unit_of_work(actor, summary) as session:
+        record_event(session, actor.display_name, ctx.device_id, action, entity, entity_id, summary)
 
 
 def _view(e: AuditEntry) -> AuditView:

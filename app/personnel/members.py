@@ -89,6 +89,13 @@ def validate(data: MemberInput) -> MemberInput:
         raise ValidationError(
             f"性别“{gender}”与身份证号不符（身份证显示为{gender_of(id_number)}）。", field="gender"
         )
+    for field_name, label, limit in (
+        ("position", "职务", 50),
+        ("unit", "分队", 50),
+        ("legal_qualification_no", "法律职业资格证号", 40),
+    ):
+        if len(getattr(data, field_name).strip()) > limit:
+            raise ValidationError(f"{label}过长（最多 {limit} 个字），请核对。", field=field_name)
     born = birth_date(id_number)
     if data.join_date is not None:
         if data.join_date > dt.date.today():

@@ -129,8 +129,9 @@ def list_training(
 def yearly_hours(session: Session, actor: Actor, year: int, required: float) -> list[HoursSummary]:
     """Hours per serving enforcement member in ``year``, fewest first."""
     require(actor, Permission.VIEW_PERSONNEL)
-    hours = dict(
-        session.execute(
+    hours: dict[str, float] = {
+        member_id: total
+        for member_id, total in session.execute(
             select(TrainingRecord.member_id, func.sum(TrainingRecord.hours))
             .where(
                 TrainingRecord.deleted.is_(False),
@@ -139,9 +140,7 @@ def yearly_hours(session: Session, actor: Actor, year: int, required: float) -> 
             )
             .group_by(TrainingRecord.member_id)
         )
-        .tuples()
-        .all()
-    )
+    }
     members = session.scalars(
         select(Member).where(
             Member.deleted.is_(False),

@@ -49,8 +49,20 @@ def startup(folder: Path, runs: int) -> tuple[float, float]:
     for _ in range(runs):
         t0 = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-m", "ui.main", "--data-dir", str(folder), "--login", "admin", "--quit-after-start"],
-            capture_output=True, text=True, env=env, check=True,
+            [
+                sys.executable,
+                "-m",
+                "ui.main",
+                "--data-dir",
+                str(folder),
+                "--login",
+                "admin",
+                "--quit-after-start",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         ).stdout
         wall.append((time.perf_counter() - t0) * 1000)
         ready.append(float(out.split("ready ")[1].split(" ms")[0]))
@@ -101,8 +113,10 @@ def main() -> None:
         print(f"large data: {lg[0]} members, {lg[1]} certificates (built in {t2 - t1:.1f} s)")
         for label, folder in (("demo", demo), ("large", large)):
             ready, wall = startup(folder, args.runs)
-            print(f"start-up ({label}): main window usable after {ready:.0f} ms (median of {args.runs}); "
-                  f"whole process incl. quit {wall:.0f} ms")
+            print(
+                f"start-up ({label}): main window usable after {ready:.0f} ms (median of {args.runs}); "
+                f"whole process incl. quit {wall:.0f} ms"
+            )
         for label, ms in search_times(large).items():
             print(f"search (2,000 members) {label}: {ms:.1f} ms median")
 

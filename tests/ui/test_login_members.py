@@ -105,7 +105,7 @@ def test_officer_sees_masked_ids_and_no_edit(qtbot, ctx: AppContext, actors: dic
     editor = MemberEditor(ctx, actors[Role.CLERK], None)
     qtbot.addWidget(editor)
     editor.name.setText("王五")
-    editor.id_number.setText("440106199001011233")
+    editor.id_number.setText("440106199001011235")
     assert editor.save(), editor.message.text()
     page = MembersPage(ctx, actors[Role.OFFICER])
     qtbot.addWidget(page)
@@ -120,9 +120,9 @@ def _ledger(path: Path) -> Path:
     ws.append(["车陂街综合行政执法队人员台账"])
     ws.append([])
     ws.append(["序号", "姓名", "身份证号码", "联系电话", "人员类别", "执法证号", "有效期至"])
-    ws.append([1, "陈一", "440106199001011233", "13800138001", "公务员", "粤44010600001", "2028-03-01"])
+    ws.append([1, "陈一", "440106199001011235", "13800138001", "公务员", "粤44010600001", "2028-03-01"])
     ws.append([2, "林二", "440106199001011234", "13800138002", "公务员", "", ""])  # bad check digit
-    ws.append([3, "", "440106199202021238", "13800138003", "协管员", "", ""])  # no name
+    ws.append([3, "", "440106199202021237", "13800138003", "协管员", "", ""])  # no name
     wb.save(path)
     return path
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.personnel.excel import ImportPreview, ImportResult, commit_import, preview_import
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.auth.roles import Actor
 from app.context import AppContext
+from app.personnel.excel import ImportPreview, ImportResult, commit_import, preview_import
 from app.personnel.labels import CATEGORY_LABELS
 from app.progress import Progress
 from ui.errors import confirm, show_error

@@ -95,15 +95,15 @@ class MembersPage(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.doubleClicked.connect(lambda _i: self.edit_member())
+        self.table.doubleClicked.connect(self._on_double_click)
         layout.addWidget(self.table, 1)
 
         # Search as the clerk types, but not on every keystroke of a fast typist.
         self._debounce = QTimer(self, singleShot=True, interval=200)
         self._debounce.timeout.connect(self.apply_filter)
-        self.search.textChanged.connect(lambda _t: self._debounce.start())
-        self.category.currentIndexChanged.connect(lambda _i: self.apply_filter())
-        self.status.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self.search.textChanged.connect(self._on_text_changed)
+        self.category.currentIndexChanged.connect(self._on_filter_changed)
+        self.status.currentIndexChanged.connect(self._on_filter_changed)
         self._loaded = False
 
     def _button(
@@ -122,6 +122,16 @@ class MembersPage(QWidget):
             btn.setToolTip(f"需要“{permission.label}”权限")
         layout.addWidget(btn)
         return btn
+
+    # Bound methods rather than lambdas: PySide6 6.12 can crash at exit on lambdas capturing self.
+    def _on_double_click(self, _index: QModelIndex) -> None:
+        self.edit_member()
+
+    def _on_text_changed(self, _text: str) -> None:
+        self._debounce.start()
+
+    def _on_filter_changed(self, _index: int) -> None:
+        self.apply_filter()
 
     def query(self) -> MemberQuery:
         cat, st = self.category.currentData(), self.status.currentData()
@@ -204,6 +214,7 @@ class MembersPage(QWidget):
             self.refresh()
 
     def export_excel(self) -> None:
+        from app.audit import record
         from app.personnel.excel import export_ledgers
 
         path, _ = QFileDialog.getSaveFileName(
@@ -214,7 +225,9 @@ class MembersPage(QWidget):
 
         def work(progress: object) -> int:
             with self.ctx.read() as session:
-                return export_ledgers(session, self.actor, self.ctx.settings, Path(path))
+                count = export_ledgers(session, self.actor, self.ctx.settings, Path(path))
+            record(self.ctx, self.actor, "export", f"导出人员与执法证台账（{count} 人）到 {Path(path).name}")
+            return count
 
         run_task(
             self,

@@ -1,0 +1,1 @@
+"""审计日志 — audit log page and its table model."""

@@ -1,0 +1,1 @@
+"""执法证台账 — certificate ledger page, its table models and dialogs."""
