@@ -23,6 +23,7 @@ from app.demo import fill_demo
 from ui.fonts import install_fonts
 from ui.login import LoginDialog
 from ui.mainwindow import MainWindow
+from ui.wizard import FirstRunWizard
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 
@@ -33,6 +34,11 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         ctx = open_data_dir(Path(tmp))
+        wizard = FirstRunWizard(ctx)
+        wizard.show()
+        app.processEvents()
+        wizard.grab().save(str(OUT / "wizard.png"))
+        wizard.close()
         fill_demo(ctx)
         login = LoginDialog(ctx, "车陂街综合行政执法队")
         login.username.setText("admin")

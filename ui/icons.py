@@ -36,5 +36,9 @@ NAMES: dict[str, str] = {
 COLORS = {"alert.red": "#c62828", "alert.amber": "#ef8f00", "ok": "#2e7d32"}
 
 
-def icon(meaning: str) -> QIcon:
-    return qta.icon(NAMES[meaning], color=COLORS.get(meaning, "#37474f"))
+def icon(meaning: str, color: str | None = None) -> QIcon:
+    """The icon for ``meaning``; ``color`` overrides the default (e.g. light icons on the dark navigation)."""
+    base = color or COLORS.get(meaning, "#37474f")
+    # Light icons (on the dark navigation) turn white when their item is selected or hovered.
+    active = "#ffffff" if color else base
+    return qta.icon(NAMES[meaning], color=base, color_active=active, color_selected=active)

@@ -12,7 +12,9 @@ from ui.errors import message_for
 
 
 class LoginDialog(QDialog):
-    def __init__(self, ctx: AppContext, squad_name: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext, squad_name: str, parent: QWidget | None = None, hint: str = ""
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.actor: Actor | None = None
@@ -27,6 +29,10 @@ class LoginDialog(QDialog):
         form.addRow("登录名", self.username)
         form.addRow("密码", self.password)
         layout.addLayout(form)
+        if hint:
+            note = QLabel(hint, objectName="hint")
+            note.setStyleSheet("color:#607d8b")
+            layout.addWidget(note)
         self.message = QLabel(objectName="message")
         self.message.setStyleSheet("color:#c62828")
         self.message.setWordWrap(True)
@@ -50,8 +56,18 @@ class LoginDialog(QDialog):
         self.accept()
 
     @classmethod
-    def ask(cls, ctx: AppContext, squad_name: str, parent: QWidget | None = None) -> Actor | None:
-        dialog = cls(ctx, squad_name, parent)
+    def ask(
+        cls,
+        ctx: AppContext,
+        squad_name: str,
+        parent: QWidget | None = None,
+        hint: str = "",
+        username: str = "",
+    ) -> Actor | None:
+        dialog = cls(ctx, squad_name, parent, hint)
+        if username:
+            dialog.username.setText(username)
+            dialog.password.setFocus()
         return dialog.actor if dialog.exec() else None
 
 

@@ -77,11 +77,13 @@ def start(
             None,
         )
     actor: Actor | None = None
+    hint = ""
     if ctx.squad_id is None:
         if args.demo:
             from app.demo import fill_demo
 
             fill_demo(ctx)
+            hint = "演示数据：登录名 admin（管理员）、neiqin（内勤）、duizhang（队长），密码均为 squad2026。"
         else:
             actor = FirstRunWizard.ask(ctx)
             if actor is None:
@@ -96,7 +98,7 @@ def start(
             except DomainError as exc:
                 return _fatal(exc.message), None, ctx
         else:
-            actor = LoginDialog.ask(ctx, squad_name)
+            actor = LoginDialog.ask(ctx, squad_name, hint=hint, username="admin" if hint else "")
         if actor is None:
             ctx.close()
             return 0, None, None

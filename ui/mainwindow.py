@@ -84,7 +84,8 @@ class MainWindow(QMainWindow):
         self.nav.setIconSize(QSize(20, 20))
         self.nav.setFixedWidth(170)
         self.nav.setStyleSheet(
-            "QListWidget{background:#263238;color:#eceff1;border:none;font-size:11pt}"
+            "QListWidget{background:#263238;color:#eceff1;border:none;outline:0;font-size:11pt;"
+            "selection-background-color:#37474f;selection-color:white}"
             "QListWidget::item{padding:10px 8px}"
             "QListWidget::item:selected{background:#37474f;color:white;border-left:4px solid #4fc3f7}"
         )
@@ -96,7 +97,7 @@ class MainWindow(QMainWindow):
             page = spec.factory(ctx, actor)
             self.pages[spec.key] = page
             self.stack.addWidget(page)
-            item = QListWidgetItem(icon(spec.icon), spec.title)
+            item = QListWidgetItem(icon(spec.icon, color="#cfd8dc"), spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             self.nav.addItem(item)
         self.nav.currentRowChanged.connect(self._show_row)

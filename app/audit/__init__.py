@@ -41,6 +41,49 @@ ACTION_LABELS = {
 }
 
 
+#: Column → Chinese name, for the audit viewer's "changed fields".
+FIELD_LABELS = {
+    "name": "姓名",
+    "gender": "性别",
+    "id_number": "身份证号",
+    "phone": "手机",
+    "category": "人员类别",
+    "position": "职务",
+    "unit": "分队",
+    "join_date": "入职日期",
+    "status": "状态",
+    "legal_qualification_no": "法律职业资格证号",
+    "note": "备注",
+    "deleted": "删除标记",
+    "kind": "类别",
+    "number": "编号",
+    "issuer": "发证机关",
+    "scope": "执法区域",
+    "valid_from": "有效期自",
+    "valid_to": "有效期至",
+    "state": "状态",
+    "review_date": "年审日期",
+    "passed": "年审结果",
+    "day": "日期",
+    "course": "课程",
+    "hours": "学时",
+    "organizer": "主办单位",
+    "username": "登录名",
+    "display_name": "姓名",
+    "role": "角色",
+    "password_hash": "密码",
+    "active": "启用",
+    "failed_logins": "连续登录失败次数",
+    "locked_until": "锁定至",
+    "last_login": "最近登录",
+    "enforcing_body": "执法主体",
+    "district_code": "区划代码",
+    "doc_prefix": "文号前缀",
+    "is_workday": "是否工作日",
+    "member_id": "所属队员",
+    "certificate_id": "所属证件",
+}
+
 #: Table name → the entity's Chinese name, from the models' ``label_zh``.
 ENTITY_LABELS = {m.__tablename__: m.label_zh for m in synced_tables() if m.label_zh}
 
@@ -64,6 +107,10 @@ class AuditView:
     @property
     def entity_label(self) -> str:
         return ENTITY_LABELS.get(self.entity, self.entity)
+
+    @property
+    def changed_labels(self) -> list[str]:
+        return [FIELD_LABELS.get(k, k) for k in self.changed_fields]
 
     @property
     def changed_fields(self) -> list[str]:

@@ -183,5 +183,6 @@ def authenticate(ctx: AppContext, username: str, password: str, now: dt.datetime
             session.commit()
             raise
         record_event(session, actor.display_name, ctx.device_id, "login", "users", actor.user_id, "登录成功")
+        session.info.update(actor=actor.display_name, summary="登录")  # for the last-login update
         session.commit()
         return actor

@@ -11,8 +11,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.roles import Actor, Permission, require
@@ -114,7 +115,8 @@ class CertFacts:
         return self.state_on(day) is CertificateState.VALID
 
 
-def facts_of(cert: Certificate, events: Iterable[CertificateEvent] = ()) -> CertFacts:
+def facts_of(cert: Certificate | Any, events: Iterable[CertificateEvent | Any] = ()) -> CertFacts:
+    """Facts of a certificate (an ORM object or a row with the same column names) and its events."""
     evs = tuple(
         (e.day, CertificateState(e.new_state))
         for e in sorted(events, key=lambda e: (e.day, e.updated_at))
@@ -363,64 +365,96 @@ def list_certificates(
     text: str = "",
     only_alerts: bool = False,
 ) -> list[CertificateView]:
-    """The certificate ledger, worst alerts first."""
+    """The certificate ledger, worst alerts first.
+
+    Reads plain columns rather than ORM objects and lets SQLite pick each certificate's last
+    review: the start page runs this on every start, over ~10,000 certificates in a district-size
+    ledger.
+    """
     require(actor, Permission.VIEW_PERSONNEL)
     today = today or dt.date.today()
-    q = (
-        select(Certificate, Member.name)
+    wanted = (
+        select(Certificate.id)
         .join(Member, Member.id == Certificate.member_id)
         .where(Certificate.deleted.is_(False), Member.deleted.is_(False))
     )
     if member_id:
-        q = q.where(Certificate.member_id == member_id)
+        wanted = wanted.where(Certificate.member_id == member_id)
     if text.strip():
         like = f"%{text.strip()}%"
-        q = q.where(
+        wanted = wanted.where(
             Member.name.like(like)
             | Certificate.number.like(like)
             | Member.name_initials.like(f"{text.strip().lower()}%")
         )
-    rows = session.execute(q).all()
-    ids = [c.id for c, _ in rows]
-    reviews: dict[str, dt.date] = {}
-    events: dict[str, list[CertificateEvent]] = {}
-    if ids:
-        for r in session.scalars(
-            select(CertificateReview).where(
+    ids = wanted.scalar_subquery()
+    c = Certificate.__table__.c
+    rows = session.execute(
+        select(
+            c.id,
+            c.member_id,
+            Member.name,
+            c.kind,
+            c.number,
+            c.issuer,
+            c.scope,
+            c.valid_from,
+            c.valid_to,
+            c.state,
+            c.note,
+            c.version,
+        )
+        .join(Member, Member.id == c.member_id)
+        .where(c.id.in_(ids))
+    ).all()
+    reviews: dict[str, dt.date] = {
+        cert_id: day
+        for cert_id, day in session.execute(
+            select(CertificateReview.certificate_id, func.max(CertificateReview.review_date))
+            .where(
                 CertificateReview.certificate_id.in_(ids),
                 CertificateReview.deleted.is_(False),
                 CertificateReview.passed.is_(True),
             )
-        ):
-            if r.certificate_id not in reviews or r.review_date > reviews[r.certificate_id]:
-                reviews[r.certificate_id] = r.review_date
-        for e in session.scalars(
-            select(CertificateEvent).where(
-                CertificateEvent.certificate_id.in_(ids), CertificateEvent.deleted.is_(False)
-            )
-        ):
-            events.setdefault(e.certificate_id, []).append(e)
+            .group_by(CertificateReview.certificate_id)
+        )
+    }
+    events: dict[str, list[Any]] = {}
+    for e in session.execute(
+        select(
+            CertificateEvent.certificate_id,
+            CertificateEvent.day,
+            CertificateEvent.updated_at,
+            CertificateEvent.kind,
+            CertificateEvent.new_state,
+        ).where(
+            CertificateEvent.certificate_id.in_(ids),
+            CertificateEvent.deleted.is_(False),
+            CertificateEvent.kind.in_(("issued", "state")),
+        )
+    ):
+        events.setdefault(e.certificate_id, []).append(e)
     out = []
-    for cert, name in rows:
-        facts = facts_of(cert, events.get(cert.id, ()))
-        alert, why = alert_for(facts, reviews.get(cert.id), today, settings)
+    for row in rows:
+        facts = facts_of(row, events.get(row.id, ()))
+        alert, why = alert_for(facts, reviews.get(row.id), today, settings)
         if only_alerts and alert is Alert.NONE:
             continue
         out.append(
             CertificateView(
-                id=cert.id,
-                member_id=cert.member_id,
-                member_name=name,
-                kind=CertificateKind(cert.kind),
-                number=cert.number,
-                issuer=cert.issuer,
-                scope=cert.scope,
-                valid_from=cert.valid_from,
-                valid_to=cert.valid_to,
-                state=CertificateState(cert.state),
-                note=cert.note,
-                version=cert.version,
-                last_review=reviews.get(cert.id),
+                id=row.id,
+                member_id=row.member_id,
+                member_name=row.name,
+                kind=facts.kind,
+                number=row.number,
+                issuer=row.issuer,
+                scope=row.scope,
+                valid_from=row.valid_from,
+                valid_to=row.valid_to,
+                state=facts.state,
+                note=row.note,
+                version=row.version,
+                last_review=reviews.get(row.id),
                 alert=alert,
                 alert_text=why,
             )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -66,6 +65,9 @@ class MemberView:
 
 def initials(name: str) -> str:
     """Pinyin initials for search: 张三丰 → zsf. Heteronyms take pypinyin's usual reading."""
+    # Imported here: pypinyin loads its dictionary at import (~0.3 s), which start-up need not pay.
+    from pypinyin import Style, lazy_pinyin
+
     return "".join(p[:1] for p in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
 
 

@@ -327,7 +327,7 @@ def test_audit_page_lists_pages_and_shows_detail(qtbot, demo, qtmodeltester, mon
     assert json.loads(page.after.toPlainText()) == entry.after
     assert json.loads(page.before.toPlainText()) == entry.before
     assert entry.changed_fields and page.model.data(page.model.index(row, 5)) == "、".join(
-        entry.changed_fields
+        entry.changed_labels
     )
 
     page.search.setText("登录成功")

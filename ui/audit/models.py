@@ -23,7 +23,7 @@ class AuditModel(RowTableModel[AuditView]):
         Column("操作", lambda e: e.action_label),
         Column("对象", lambda e: e.entity_label, tooltip=lambda e: e.entity_id),
         Column("摘要", lambda e: e.summary, tooltip=lambda e: e.summary),
-        Column("变更字段", lambda e: e.changed_fields),
+        Column("变更字段", lambda e: "、".join(e.changed_labels)),
     )
 
     def row_background(self, item: AuditView) -> QColor | None:

@@ -179,7 +179,7 @@ class AuditPage(QWidget):
             self.before.clear()
             self.after.clear()
             return
-        changed = "、".join(entry.changed_fields)
+        changed = "、".join(entry.changed_labels)
         self.detail_title.setText(
             f"<b>第 {entry.seq} 条</b>　{when(entry.at)}　{entry.user_name}　{entry.action_label}　"
             f"{entry.entity} {entry.entity_id}" + (f"<br>变更字段：{changed}" if changed else "")
