@@ -119,9 +119,8 @@ def cmd_backup(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def cmd_restore(ctx: AppContext, args: argparse.Namespace) -> int:
-    from app.audit import record_event
     from app.auth.roles import SYSTEM
-    from app.backup import check_backup_file, restore
+    from app.backup import check_backup_file, restore_data_dir
 
     source = Path(args.file)
     check_backup_file(source)
@@ -132,14 +131,7 @@ def cmd_restore(ctx: AppContext, args: argparse.Namespace) -> int:
         if answer.strip().lower() != "yes":
             print("已取消，数据未改动。")
             return 1
-    data_dir = ctx.data_dir
-    ctx.close()
-    safety = restore(data_dir / "squaddesk.sqlite3", data_dir / "backups", SYSTEM, source, confirmed=True)
-    reopened = open_data_dir(data_dir)
-    with reopened.raw_write_session("系统") as session:
-        record_event(session, "系统", reopened.device_id, "restore", summary=f"从 {source.name} 恢复")
-        session.commit()
-    reopened.close()
+    safety = restore_data_dir(ctx, SYSTEM, source, confirmed=True)
     print(f"已从 {source} 恢复。原数据已另存为 {safety.path}。")
     return 0
 

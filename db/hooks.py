@@ -139,8 +139,10 @@ def set_audit_head(session: Session, seq: int, entry_hash_: str) -> None:
 
 
 def _forget_head(session: Session, transaction: Any) -> None:
-    # Any transaction or savepoint that ends may have rolled entries back: read afresh next time.
-    session.info.pop(_HEAD, None)
+    # When the transaction or a savepoint ends (it may have rolled entries back), read afresh next
+    # time. A flush's own subtransaction ending changes nothing: a failed flush fails the whole.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_HEAD, None)
 
 
 class AuditedSession(Session):

@@ -14,10 +14,14 @@ import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.auth.roles import Actor, Permission, require
 from app.errors import BackupError
 from app.progress import Progress
+
+if TYPE_CHECKING:
+    from app.context import AppContext
 
 AUTO_PATTERN = re.compile(r"^auto-(\d{8})-\d{6}\.sqlite3$")
 REQUIRED_TABLES = {"members", "certificates", "audit_log", "change_log", "local_meta", "alembic_version"}
@@ -133,3 +137,29 @@ def restore(db_path: Path, backup_dir: Path, actor: Actor, source: Path, *, conf
     safety = backup_now(db_path, backup_dir, actor, prefix="before-restore") if db_path.exists() else None
     _copy(source, db_path)
     return safety or BackupInfo(db_path, 0, dt.datetime.now())
+
+
+def restore_data_dir(ctx: AppContext, actor: Actor, source: Path, *, confirmed: bool) -> BackupInfo:
+    """Restore ``ctx``'s database from ``source`` and note it in the restored audit log.
+
+    Closes ``ctx`` first: whoever holds it (the GUI's pages, the CLI) must not use it again and
+    must open the data folder afresh — which also migrates a backup made by an older version.
+    Returns the safety copy of the data that was replaced.
+    """
+    from app.audit import record_event
+    from app.context import open_data_dir
+
+    require(actor, Permission.RESTORE)
+    check_backup_file(source)
+    ctx.close()
+    safety = restore(ctx.db_path, ctx.backup_dir, actor, source, confirmed=confirmed)
+    reopened = open_data_dir(ctx.data_dir)
+    try:
+        with reopened.raw_write_session(actor.display_name) as session:
+            record_event(
+                session, actor.display_name, reopened.device_id, "restore", summary=f"从 {source.name} 恢复"
+            )
+            session.commit()
+    finally:
+        reopened.close()
+    return safety

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
 from app.audit import record_event
 from app.auth.roles import Actor, Permission
 from app.auth.service import UserView, list_users, set_user_active
-from app.backup import BackupInfo, backup_now, check_backup_file, list_backups, restore
-from app.context import AppContext, open_data_dir
+from app.backup import BackupInfo, backup_now, check_backup_file, list_backups, restore_data_dir
+from app.context import AppContext
 from app.errors import ValidationError
 from app.progress import Progress
 from app.settings import Settings
@@ -44,7 +44,7 @@ from ui.icons import icon
 from ui.settings.dialogs import PasswordDialog, UserDialog, hint
 from ui.settings.models import BackupModel, UserModel
 from ui.tablemodel import RowTableModel
-from ui.tasks import Task, run_task
+from ui.tasks import Task, pool, run_task
 
 log = logging.getLogger("squaddesk.ui")
 #: Forms stay readable on a wide screen.
@@ -363,26 +363,6 @@ class BackupSection(QWidget):
         if name:
             self.restore_from(Path(name))
 
-    def _record_restore(self, source: Path) -> None:
-        # Into the restored file (as the CLI does), which also migrates an older backup now.
-        try:
-            reopened = open_data_dir(self.ctx.data_dir)
-            try:
-                with reopened.raw_write_session(self.actor.display_name) as session:
-                    record_event(
-                        session,
-                        self.actor.display_name,
-                        reopened.device_id,
-                        "restore",
-                        summary=f"从 {source.name} 恢复",
-                    )
-                    session.commit()
-            finally:
-                reopened.close()
-        except Exception:
-            # The data is restored; failing to note it must not make the clerk think otherwise.
-            log.warning("could not record the restore in the audit log", exc_info=True)
-
     def restore_from(self, source: Path) -> bool:
         try:
             check_backup_file(source)
@@ -401,16 +381,13 @@ class BackupSection(QWidget):
         # first. Every page still holds this context and the data it showed, so after the
         # restore nothing may go on using them — the program quits, and on the next start it
         # opens (and, for an older backup, migrates) the restored file from scratch.
-        self.ctx.close()
+        pool().waitForDone()  # no background task may still be using the database
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            safety = restore(self.ctx.db_path, self.ctx.backup_dir, self.actor, source, confirmed=True)
+            safety = restore_data_dir(self.ctx, self.actor, source, confirmed=True)
         except Exception as exc:
-            QApplication.restoreOverrideCursor()
             show_error(self, exc, "恢复失败")
             return False
-        try:
-            self._record_restore(source)
         finally:
             QApplication.restoreOverrideCursor()
         QMessageBox.information(
