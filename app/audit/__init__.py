@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from app.auth.roles import Actor, Permission, require
+from db.audit_chain import FIELDS as CHAIN_FIELDS
 from db.audit_chain import GENESIS, entry_hash
 from db.base import synced_tables
 from db.hooks import audit_head, set_audit_head
@@ -229,22 +230,7 @@ def verify(session: Session) -> AuditReport:
     latest: dict[tuple[str, str], str | None] = {}
     for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(2000):
         count += 1
-        fields = {
-            c: getattr(e, c)
-            for c in (
-                "seq",
-                "at",
-                "user_name",
-                "device_id",
-                "action",
-                "entity",
-                "entity_id",
-                "summary",
-                "before",
-                "after",
-                "prev_hash",
-            )
-        }
+        fields = {c: getattr(e, c) for c in CHAIN_FIELDS}
         where = f"第 {e.seq} 条审计记录（{e.at}，{e.user_name}，{ACTION_LABELS.get(e.action, e.action)} {e.entity}）"
         if e.seq != expected_seq:
             problems.append(
