@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from app.auth.roles import Actor, Role
 from app.auth.service import create_user
 from app.context import AppContext, open_data_dir
+from app.paths import DB_FILE
 from app.squad import SquadInput, initialize
 
 SQUAD = SquadInput("车陂街综合行政执法队", "广州市天河区人民政府车陂街道办事处", "440106", "车综执")
@@ -24,19 +26,45 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+def _template(folder: Path, set_up: bool) -> Path:
+    ctx = open_data_dir(folder)
+    if set_up:
+        initialize(ctx, SQUAD, "admin", "管理员", PASSWORD)
+    ctx.close()  # closing checkpoints the WAL, so the one file holds everything
+    return folder / DB_FILE
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
+    """Migrated database files, made once per run: bare, and set up with a squad and its admin.
+
+    Each test gets its own copy — a real file of its own — instead of paying for the migrations,
+    the bundled catalog and an argon2 hash again (about a second a test).
+    """
+    root = tmp_path_factory.mktemp("templates")
+    return {False: _template(root / "bare", False), True: _template(root / "setup", True)}
+
+
+def _copy_of(template: Path, data_dir: Path) -> AppContext:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, data_dir / DB_FILE)
+    return open_data_dir(data_dir)
+
+
 @pytest.fixture
-def bare_ctx(data_dir: Path) -> Iterator[AppContext]:
+def bare_ctx(data_dir: Path, templates: dict[bool, Path]) -> Iterator[AppContext]:
     """An opened data folder before the first-run set-up."""
-    ctx = open_data_dir(data_dir)
+    ctx = _copy_of(templates[False], data_dir)
     yield ctx
     ctx.close()
 
 
 @pytest.fixture
-def ctx(bare_ctx: AppContext) -> AppContext:
+def ctx(data_dir: Path, templates: dict[bool, Path]) -> Iterator[AppContext]:
     """A set-up squad with one administrator (``admin`` / ``test1234``)."""
-    initialize(bare_ctx, SQUAD, "admin", "管理员", PASSWORD)
-    return bare_ctx
+    ctx = _copy_of(templates[True], data_dir)
+    yield ctx
+    ctx.close()
 
 
 @pytest.fixture

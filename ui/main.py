@@ -30,6 +30,7 @@ from app.auth.service import authenticate
 from app.backup import auto_backup_if_due
 from app.context import AppContext, open_data_dir
 from app.errors import DomainError
+from app.files import files_dir, remove_incomplete
 from app.paths import default_data_dir
 from app.squad import get_squad
 from ui.errors import message_for
@@ -76,6 +77,9 @@ def start(
             None,
             None,
         )
+    # A crash or power cut in the middle of storing a photo leaves a temporary file; nothing else
+    # writes yet at this point, so it is safe to clear them.
+    remove_incomplete(files_dir(ctx.data_dir))
     actor: Actor | None = None
     hint = ""
     if ctx.squad_id is None:

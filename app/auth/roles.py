@@ -43,6 +43,10 @@ class Permission(StrEnum):
     EDIT_SETTINGS = "edit_settings"
     BACKUP = "backup"
     RESTORE = "restore"
+    VIEW_CASES = "view_cases"
+    REGISTER_LEADS = "register_leads"
+    EDIT_PARTIES = "edit_parties"
+    EDIT_REFERENCE = "edit_reference"
 
     @property
     def label(self) -> str:
@@ -62,11 +66,17 @@ PERMISSION_LABELS = {
     Permission.EDIT_SETTINGS: "修改系统设置",
     Permission.BACKUP: "备份数据",
     Permission.RESTORE: "恢复数据",
+    Permission.VIEW_CASES: "查看案件",
+    Permission.REGISTER_LEADS: "登记和处置案源",
+    Permission.EDIT_PARTIES: "登记当事人",
+    Permission.EDIT_REFERENCE: "维护执法事项与裁量基准",
 }
 
 P = Permission
-#: Who may do what. The clerk keeps the ledgers; officers and reviewers read them; the leader
-#: reads everything and sees the audit; the admin runs the installation.
+#: Who may do what. The clerk keeps the ledgers and registers leads and parties; officers read
+#: the ledgers and register what they find in the field; the legal reviewer reads; the leader
+#: reads everything and sees the audit; the admin runs the installation and, until the district
+#: ships it, keeps the reference data (catalog, discretion benchmarks, thresholds).
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(
         {
@@ -78,11 +88,24 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.IMPORT_LEDGER,
             P.EXPORT_LEDGER,
             P.BACKUP,
+            P.VIEW_CASES,
+            P.REGISTER_LEADS,
+            P.EDIT_PARTIES,
         }
     ),
-    Role.OFFICER: frozenset({P.VIEW_PERSONNEL}),
-    Role.LEGAL: frozenset({P.VIEW_PERSONNEL}),
-    Role.LEADER: frozenset({P.VIEW_PERSONNEL, P.VIEW_FULL_ID, P.EXPORT_LEDGER, P.VIEW_AUDIT, P.BACKUP}),
+    Role.OFFICER: frozenset({P.VIEW_PERSONNEL, P.VIEW_CASES, P.REGISTER_LEADS, P.EDIT_PARTIES}),
+    Role.LEGAL: frozenset({P.VIEW_PERSONNEL, P.VIEW_CASES}),
+    Role.LEADER: frozenset(
+        {
+            P.VIEW_PERSONNEL,
+            P.VIEW_FULL_ID,
+            P.EXPORT_LEDGER,
+            P.VIEW_AUDIT,
+            P.BACKUP,
+            P.VIEW_CASES,
+            P.REGISTER_LEADS,
+        }
+    ),
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -13,6 +13,7 @@ from app.auth.roles import SYSTEM, Actor, Permission, Role, require
 from app.auth.service import check_password_strength, create_user
 from app.context import AppContext
 from app.errors import DomainError, ValidationError
+from app.reference import install_bundled
 from db.ids import new_id
 from db.models import LocalMeta, Squad
 
@@ -56,7 +57,7 @@ def validate(data: SquadInput) -> SquadInput:
 def initialize(
     ctx: AppContext, squad: SquadInput, admin_username: str, admin_name: str, admin_password: str
 ) -> Actor:
-    """Create the squad and its first administrator in one transaction."""
+    """Create the squad, its first administrator and the bundled reference data in one transaction."""
     if ctx.squad_id is not None:
         raise DomainError("本机已完成初始设置，不能重复设置。")
     clean = validate(squad)
@@ -77,6 +78,7 @@ def initialize(
             )
             session.add(LocalMeta(key="squad_id", value=squad_id))
             user = create_user(session, SYSTEM, admin_username, admin_name, Role.ADMIN, admin_password)
+            install_bundled(session)  # the sample catalog, until the district ships its own
     except Exception:
         ctx.squad_id = None
         raise

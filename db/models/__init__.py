@@ -1,6 +1,8 @@
 """All SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
 from db.models.core import AuditEntry, CalendarOverride, ChangeLogEntry, LocalMeta, Squad, User
+from db.models.leads import Lead, LeadPhoto
+from db.models.parties import Party
 from db.models.personnel import (
     Certificate,
     CertificateEvent,
@@ -8,6 +10,7 @@ from db.models.personnel import (
     Member,
     TrainingRecord,
 )
+from db.models.reference import DiscretionTier, ReferenceRelease, ReferenceThreshold, ViolationItem
 
 __all__ = [
     "AuditEntry",
@@ -16,9 +19,16 @@ __all__ = [
     "CertificateEvent",
     "CertificateReview",
     "ChangeLogEntry",
+    "DiscretionTier",
+    "Lead",
+    "LeadPhoto",
     "LocalMeta",
     "Member",
+    "Party",
+    "ReferenceRelease",
+    "ReferenceThreshold",
     "Squad",
     "TrainingRecord",
     "User",
+    "ViolationItem",
 ]

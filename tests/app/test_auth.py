@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
 from app.audit import list_entries, verify
-from app.auth.roles import MATRIX, SYSTEM, Actor, Permission, Role, require
+from app.auth.roles import MATRIX, SYSTEM, Actor, Permission, Role
 from app.auth.service import (
     authenticate,
     change_password,
@@ -28,11 +29,17 @@ from app.calendar import calendar_for, set_override
 from app.certificates import CertificateInput, add_certificate
 from app.context import AppContext, open_data_dir
 from app.errors import AccountLocked, AuthenticationFailed, ConflictError, PermissionDenied, ValidationError
+from app.leads import LeadInput, list_leads, register_lead
+from app.parties import PartyInput, create_party, search_parties
+from app.personnel.excel import export_ledgers, preview_import
 from app.personnel.idcard import check_digit, mask_id_number
 from app.personnel.members import MemberInput, MemberQuery, create_member, search_members
+from app.reference import Thresholds, set_thresholds
 from app.squad import SquadInput, get_squad, initialize, update_squad
 from app.training import TrainingInput, add_training
 from db.models import AuditEntry, ChangeLogEntry, User
+from db.models.leads import LeadSource
+from db.models.parties import PartyKind
 from db.models.personnel import CertificateKind, StaffCategory
 
 PASSWORD = "test1234"
@@ -123,11 +130,21 @@ def _edit_training(ctx: AppContext, actor: Actor, member_id: str) -> None:
 
 
 def _import_ledger(ctx: AppContext, actor: Actor, member_id: str) -> None:
-    require(actor, Permission.IMPORT_LEDGER)
+    path = ctx.data_dir / f"ledger{next(_serial)}.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "人员类别"])
+    wb.active.append(["周新", "11010519491231002X", "公务员"])
+    wb.save(path)
+    with ctx.read() as s:
+        preview = preview_import(s, actor, path)
+    assert len(preview.rows) == 1
 
 
 def _export_ledger(ctx: AppContext, actor: Actor, member_id: str) -> None:
-    require(actor, Permission.EXPORT_LEDGER)
+    path = ctx.data_dir / f"export{next(_serial)}.xlsx"
+    with ctx.read() as s:
+        assert export_ledgers(s, actor, ctx.settings, path) >= 1
+    assert path.is_file()
 
 
 def _view_audit(ctx: AppContext, actor: Actor, member_id: str) -> None:
@@ -156,6 +173,28 @@ def _backup(ctx: AppContext, actor: Actor, member_id: str) -> None:
     assert info.path.is_file()
 
 
+def _view_cases(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    with ctx.read() as s:
+        search_parties(s, actor, "王")
+        list_leads(s, actor)
+
+
+def _register_leads(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    with ctx.unit_of_work(actor) as s:
+        register_lead(s, actor, LeadInput(LeadSource.PATROL, "车陂路 1 号", "流动摊贩占道经营"))
+
+
+def _edit_parties(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    first17 = f"44010619800101{next(_serial) % 1000:03d}"
+    with ctx.unit_of_work(actor) as s:
+        create_party(s, actor, PartyInput(PartyKind.PERSON, "王某", id_number=first17 + check_digit(first17)))
+
+
+def _edit_reference(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    with ctx.unit_of_work(actor) as s:
+        set_thresholds(s, actor, Thresholds(hearing_person_fen=next(_serial) * 10_000))
+
+
 ATTEMPTS: dict[Permission, Attempt] = {
     Permission.VIEW_PERSONNEL: _view_personnel,
     Permission.EDIT_PERSONNEL: _edit_personnel,
@@ -168,6 +207,10 @@ ATTEMPTS: dict[Permission, Attempt] = {
     Permission.MANAGE_USERS: _manage_users,
     Permission.EDIT_SETTINGS: _edit_settings,
     Permission.BACKUP: _backup,
+    Permission.VIEW_CASES: _view_cases,
+    Permission.REGISTER_LEADS: _register_leads,
+    Permission.EDIT_PARTIES: _edit_parties,
+    Permission.EDIT_REFERENCE: _edit_reference,
 }
 
 

@@ -1,0 +1,1 @@
+"""Case handling (案件办理) from lead to archive."""
