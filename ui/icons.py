@@ -11,6 +11,8 @@ NAMES: dict[str, str] = {
     "nav.personnel": "mdi6.account-group-outline",
     "nav.certificates": "mdi6.card-account-details-outline",
     "nav.training": "mdi6.school-outline",
+    "nav.leads": "mdi6.inbox-arrow-down-outline",
+    "nav.reference": "mdi6.scale-balance",
     "nav.audit": "mdi6.shield-search",
     "nav.settings": "mdi6.cog-outline",
     "add": "mdi6.plus",
@@ -32,6 +34,12 @@ NAMES: dict[str, str] = {
     "state": "mdi6.swap-horizontal",
     "history": "mdi6.history",
     "user": "mdi6.account-key-outline",
+    "photo": "mdi6.image-outline",
+    "photo.add": "mdi6.image-plus-outline",
+    "lead.register": "mdi6.clipboard-plus-outline",
+    "lead.close": "mdi6.file-cancel-outline",
+    "lead.transfer": "mdi6.send-outline",
+    "thresholds": "mdi6.tune-variant",
 }
 COLORS = {"alert.red": "#c62828", "alert.amber": "#ef8f00", "ok": "#2e7d32"}
 

@@ -27,8 +27,10 @@ from app.squad import get_squad
 from ui.audit.page import AuditPage
 from ui.certificates.page import CertificatesPage
 from ui.icons import icon
+from ui.leads.page import LeadsPage
 from ui.login import LockDialog
 from ui.personnel.page import MembersPage
+from ui.reference.page import ReferencePage
 from ui.settings.page import SettingsPage
 from ui.start.page import StartPage
 from ui.training.page import TrainingPage
@@ -48,6 +50,8 @@ PAGES = (
     PageSpec("personnel", "人员台账", "nav.personnel", MembersPage, Permission.VIEW_PERSONNEL),
     PageSpec("certificates", "执法证台账", "nav.certificates", CertificatesPage, Permission.VIEW_PERSONNEL),
     PageSpec("training", "培训记录", "nav.training", TrainingPage, Permission.VIEW_PERSONNEL),
+    PageSpec("leads", "案源登记", "nav.leads", LeadsPage, Permission.VIEW_CASES),
+    PageSpec("reference", "执法事项", "nav.reference", ReferencePage, Permission.VIEW_CASES),
     PageSpec("audit", "审计日志", "nav.audit", AuditPage, Permission.VIEW_AUDIT),
     PageSpec("settings", "系统设置", "nav.settings", SettingsPage, None),
 )

@@ -47,6 +47,9 @@ class Permission(StrEnum):
     REGISTER_LEADS = "register_leads"
     EDIT_PARTIES = "edit_parties"
     EDIT_REFERENCE = "edit_reference"
+    HANDLE_CASES = "handle_cases"
+    APPROVE_CASES = "approve_cases"
+    LEGAL_REVIEW = "legal_review"
 
     @property
     def label(self) -> str:
@@ -70,12 +73,17 @@ PERMISSION_LABELS = {
     Permission.REGISTER_LEADS: "登记和处置案源",
     Permission.EDIT_PARTIES: "登记当事人",
     Permission.EDIT_REFERENCE: "维护执法事项与裁量基准",
+    Permission.HANDLE_CASES: "办理案件",
+    Permission.APPROVE_CASES: "审批案件",
+    Permission.LEGAL_REVIEW: "法制审核",
 }
 
 P = Permission
 #: Who may do what. The clerk keeps the ledgers and registers leads and parties; officers read
-#: the ledgers and register what they find in the field; the legal reviewer reads; the leader
-#: reads everything and sees the audit; the admin runs the installation and, until the district
+#: the ledgers and register what they find in the field; clerks and officers handle cases step by
+#: step; the legal reviewer reads and does the legal review (法制审核); the leader reads everything,
+#: sees the audit and approves filing, decision and closure — approving is kept apart from
+#: handling, so the one who investigates is not the one who approves; the admin runs the installation and, until the district
 #: ships it, keeps the reference data (catalog, discretion benchmarks, thresholds).
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(
@@ -91,10 +99,13 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.VIEW_CASES,
             P.REGISTER_LEADS,
             P.EDIT_PARTIES,
+            P.HANDLE_CASES,
         }
     ),
-    Role.OFFICER: frozenset({P.VIEW_PERSONNEL, P.VIEW_CASES, P.REGISTER_LEADS, P.EDIT_PARTIES}),
-    Role.LEGAL: frozenset({P.VIEW_PERSONNEL, P.VIEW_CASES}),
+    Role.OFFICER: frozenset(
+        {P.VIEW_PERSONNEL, P.VIEW_CASES, P.REGISTER_LEADS, P.EDIT_PARTIES, P.HANDLE_CASES}
+    ),
+    Role.LEGAL: frozenset({P.VIEW_PERSONNEL, P.VIEW_CASES, P.LEGAL_REVIEW}),
     Role.LEADER: frozenset(
         {
             P.VIEW_PERSONNEL,
@@ -104,6 +115,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.BACKUP,
             P.VIEW_CASES,
             P.REGISTER_LEADS,
+            P.APPROVE_CASES,
         }
     ),
     Role.ADMIN: frozenset(Permission),

@@ -435,6 +435,16 @@ def _triage(lead: Lead, actor: Actor, status: LeadStatus, reason: str, to_depart
     lead.transferred_to = to_department
 
 
+def file_lead(session: Session, actor: Actor, lead_id: str, case_number: str) -> LeadView:
+    """立案: mark a lead as turned into a case. Called by :mod:`app.cases` in the unit of work that
+    opens the case, which checks the permission to handle cases; the lead keeps the case number
+    as its triage reason, so the register shows where each lead went."""
+    lead = _get(session, lead_id)
+    _require_registered(lead, "立案")
+    _triage(lead, actor, LeadStatus.FILED, f"已立案：{case_number}")
+    return _view_of(session, lead)
+
+
 def close_lead(session: Session, actor: Actor, lead_id: str, reason: str) -> LeadView:
     """不予立案: close a lead that will not become a case (no violation found, outside the squad's
     competence and nobody to transfer to, already corrected …), with the reason."""

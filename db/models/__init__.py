@@ -1,5 +1,6 @@
 """All SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
+from db.models.cases import Case, CaseParty, CaseStep, CaseStepOfficer
 from db.models.core import AuditEntry, CalendarOverride, ChangeLogEntry, LocalMeta, Squad, User
 from db.models.leads import Lead, LeadPhoto
 from db.models.parties import Party
@@ -15,6 +16,10 @@ from db.models.reference import DiscretionTier, ReferenceRelease, ReferenceThres
 __all__ = [
     "AuditEntry",
     "CalendarOverride",
+    "Case",
+    "CaseParty",
+    "CaseStep",
+    "CaseStepOfficer",
     "Certificate",
     "CertificateEvent",
     "CertificateReview",

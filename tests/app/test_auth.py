@@ -13,6 +13,7 @@ from typing import Any
 import openpyxl
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.audit import list_entries, verify
 from app.auth.roles import MATRIX, SYSTEM, Actor, Permission, Role
@@ -26,6 +27,17 @@ from app.auth.service import (
 )
 from app.backup import backup_now, restore
 from app.calendar import calendar_for, set_override
+from app.cases import (
+    CaseOpening,
+    CaseView,
+    Outcome,
+    PenaltyProposal,
+    conclude,
+    file_case,
+    legal_review,
+    open_case_from_lead,
+    record_investigation,
+)
 from app.certificates import CertificateInput, add_certificate
 from app.context import AppContext, open_data_dir
 from app.errors import AccountLocked, AuthenticationFailed, ConflictError, PermissionDenied, ValidationError
@@ -34,7 +46,7 @@ from app.parties import PartyInput, create_party, search_parties
 from app.personnel.excel import export_ledgers, preview_import
 from app.personnel.idcard import check_digit, mask_id_number
 from app.personnel.members import MemberInput, MemberQuery, create_member, search_members
-from app.reference import Thresholds, set_thresholds
+from app.reference import PenaltyType, Thresholds, set_thresholds
 from app.squad import SquadInput, get_squad, initialize, update_squad
 from app.training import TrainingInput, add_training
 from db.models import AuditEntry, ChangeLogEntry, User
@@ -195,6 +207,65 @@ def _edit_reference(ctx: AppContext, actor: Actor, member_id: str) -> None:
         set_thresholds(s, actor, Thresholds(hearing_person_fen=next(_serial) * 10_000))
 
 
+def _opened_case(s: Session, actor: Actor) -> CaseView:
+    """A lead and a party registered by the program, and the case opened by ``actor``; written in
+    the caller's unit of work, so a refusal rolls it all back."""
+    lead = register_lead(s, SYSTEM, LeadInput(LeadSource.PATROL, "车陂路 2 号", "占道堆放建材"))
+    first17 = f"44010619790101{next(_serial) % 1000:03d}"
+    party = create_party(
+        s, SYSTEM, PartyInput(PartyKind.PERSON, "李某", id_number=first17 + check_digit(first17))
+    )
+    return open_case_from_lead(
+        s, actor, lead.id, CaseOpening("SZ-001", (party.id,), "擅自占用城市道路", dt.date(2026, 3, 2))
+    )
+
+
+def _officer(s: Session, name: str, qualification: str = "") -> str:
+    member_id = create_member(
+        s,
+        SYSTEM,
+        MemberInput(name, new_id_number(), StaffCategory.CIVIL_SERVANT, legal_qualification_no=qualification),
+    ).id
+    add_certificate(
+        s,
+        SYSTEM,
+        CertificateInput(
+            member_id,
+            CertificateKind.ENFORCEMENT,
+            f"粤{next(_serial)}",
+            valid_from=dt.date(2024, 1, 1),
+            valid_to=dt.date(2029, 1, 1),
+        ),
+    )
+    return member_id
+
+
+def _handle_cases(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    with ctx.unit_of_work(actor) as s:
+        _opened_case(s, actor)
+
+
+def _approve_cases(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    with ctx.unit_of_work(actor) as s:
+        case = _opened_case(s, SYSTEM)
+        file_case(s, actor, case.id, dt.date(2026, 3, 3))
+
+
+def _legal_review(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    with ctx.unit_of_work(actor) as s:
+        case = _opened_case(s, SYSTEM)
+        file_case(s, SYSTEM, case.id, dt.date(2026, 3, 3))
+        officers = [_officer(s, "甲队员"), _officer(s, "乙队员")]
+        record_investigation(s, SYSTEM, case.id, dt.date(2026, 3, 4), officers, ["现场检查笔录"])
+        proposal = PenaltyProposal(Outcome.PENALTY, "一般", 800_000, (PenaltyType.FINE,))
+        conclude(s, SYSTEM, case.id, dt.date(2026, 3, 5), proposal)
+        # the reviewer must hold a 法律职业资格: link this user to a qualified member first
+        user = s.get(User, actor.user_id)
+        assert user is not None
+        user.member_id = _officer(s, "丙法审", qualification="A20191100000999")
+        legal_review(s, actor, case.id, dt.date(2026, 3, 6), "同意")
+
+
 ATTEMPTS: dict[Permission, Attempt] = {
     Permission.VIEW_PERSONNEL: _view_personnel,
     Permission.EDIT_PERSONNEL: _edit_personnel,
@@ -211,6 +282,9 @@ ATTEMPTS: dict[Permission, Attempt] = {
     Permission.REGISTER_LEADS: _register_leads,
     Permission.EDIT_PARTIES: _edit_parties,
     Permission.EDIT_REFERENCE: _edit_reference,
+    Permission.HANDLE_CASES: _handle_cases,
+    Permission.APPROVE_CASES: _approve_cases,
+    Permission.LEGAL_REVIEW: _legal_review,
 }
 
 

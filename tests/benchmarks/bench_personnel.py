@@ -98,6 +98,36 @@ def search_times(folder: Path, runs: int = 30) -> dict[str, float]:
     return out
 
 
+def excel_times(large: Path, tmp: Path) -> dict[str, float]:
+    """Export the large ledger, then preview and import it into a fresh squad (seconds)."""
+    from app.personnel.excel import commit_import, export_ledgers, preview_import
+    from app.squad import SquadInput, initialize
+
+    out: dict[str, float] = {}
+    ctx = open_data_dir(large)
+    actor = authenticate(ctx, "admin", "squad2026")
+    xlsx = tmp / "ledger.xlsx"
+    t0 = time.perf_counter()
+    with ctx.read() as s:
+        export_ledgers(s, actor, ctx.settings, xlsx)
+    out["export 2,000 members + certificates"] = time.perf_counter() - t0
+    ctx.close()
+    fresh = open_data_dir(tmp / "fresh")
+    admin = initialize(
+        fresh, SquadInput("测试中队", "测试街道办事处", "440106", "测综执"), "admin", "管理员", "abc12345"
+    )
+    t0 = time.perf_counter()
+    with fresh.read() as s:
+        preview = preview_import(s, admin, xlsx)
+    out[f"import preview ({len(preview.rows)} rows)"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with fresh.unit_of_work(admin, "导入") as s:
+        commit_import(s, admin, preview)
+    out["import commit (one transaction)"] = time.perf_counter() - t0
+    fresh.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -119,6 +149,8 @@ def main() -> None:
             )
         for label, ms in search_times(large).items():
             print(f"search (2,000 members) {label}: {ms:.1f} ms median")
+        for label, seconds in excel_times(large, Path(tmp)).items():
+            print(f"excel: {label}: {seconds:.1f} s")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,119 @@
+"""Cases (案件) and their procedure steps (办案环节): the rows the dossier is built from.
+
+A case row holds what the procedure has settled so far (stage, item, tier, fine, outcome and the
+key dates); every step of the procedure is one ``CaseStep`` row saying who recorded it, when it
+was performed, who approved it and the officers who performed it (``CaseStepOfficer``). Steps
+are never rewritten: a reopened closure is marked withdrawn, not deleted, so the dossier keeps
+its history. The order of the steps is the business of :mod:`app.cases.machine`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Synced
+
+
+class Procedure(StrEnum):
+    SUMMARY = "summary"  # 简易程序
+    ORDINARY = "ordinary"  # 普通程序
+
+
+class Outcome(StrEnum):
+    PENALTY = "penalty"  # 给予行政处罚
+    NO_PENALTY = "no_penalty"  # 不予行政处罚（违法行为轻微并及时改正，没有造成危害后果）
+    FIRST_VIOLATION_NO_PENALTY = "first_violation_no_penalty"  # 首违不罚（APL 33）
+    NOT_ESTABLISHED = "not_established"  # 违法事实不能成立
+    TRANSFER = "transfer"  # 移送司法机关或其他机关
+
+
+class StepStatus(StrEnum):
+    DONE = "done"  # 已办理
+    NOT_APPLICABLE = "not_applicable"  # 不适用（须写明理由）
+    WITHDRAWN = "withdrawn"  # 已撤销（结案后经批准重新办理）
+
+
+class Case(Synced):
+    """One case. Its number 车综执立〔2026〕第0001号 is unique per squad and year and never reused;
+    like lead numbers it is computed inside the opening transaction (see ``db.models.leads.Lead``)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("squad_id", "number_year", "number_seq"),)
+    label_zh = "案件"
+    number: Mapped[str] = mapped_column(String(60), index=True)
+    number_year: Mapped[int] = mapped_column(Integer)
+    number_seq: Mapped[int] = mapped_column(Integer)
+    procedure: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(24), index=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), nullable=True, index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")  # 案由
+    facts: Mapped[str] = mapped_column(Text, default="")
+    item_code: Mapped[str] = mapped_column(String(40), index=True)
+    release_no: Mapped[int] = mapped_column(Integer)  # the reference release the case is handled under
+    tier_name: Mapped[str] = mapped_column(String(20), default="")
+    #: APL 36: five years' limitation where life, health or financial safety was harmed.
+    limitation_harm: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The day a continuing violation ended; None while it continues.
+    violation_ended: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    #: 重大 / 复杂: legal review and collective discussion are then required.
+    major: Mapped[bool] = mapped_column(Boolean, default=False)
+    complex: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    filed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    fine_fen: Mapped[int] = mapped_column(Integer, default=0)
+    #: A rate-based fine's base amount (e.g. the construction cost), in fen.
+    base_fen: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    penalty_types: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of PenaltyType values
+    #: The fine stated in the prior notice (事先告知书); the decision may not exceed it (APL 45).
+    notice_fine_fen: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hearing_rights: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    transferred_to: Mapped[str] = mapped_column(String(100), default="")
+    served_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+
+class CaseParty(Synced):
+    """A party (当事人) of a case; a party is kept once and linked to each of its cases."""
+
+    __tablename__ = "case_parties"
+    label_zh = "案件当事人"
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseStep(Synced):
+    """One step of a case's procedure (办案环节): done, or not applicable with the reason."""
+
+    __tablename__ = "case_steps"
+    label_zh = "办案环节"
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)  # order within the case, from 1
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")  # why not applicable / why withdrawn
+    performed_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_by_id: Mapped[str] = mapped_column(String(36), default="")
+    recorded_by_name: Mapped[str] = mapped_column(String(64), default="")
+    data: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the step's own facts
+    approved_by_id: Mapped[str] = mapped_column(String(36), default="")
+    approved_by_name: Mapped[str] = mapped_column(String(64), default="")
+    approved_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    opinion: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseStepOfficer(Synced):
+    """An officer who performed a step (the ≥ 2 enforcement officers of APL 42 and 55)."""
+
+    __tablename__ = "case_step_officers"
+    label_zh = "办案人员"
+    step_id: Mapped[str] = mapped_column(ForeignKey("case_steps.id"), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    #: 主办 (the first officer named, who answers for the step) or 协办.
+    role: Mapped[str] = mapped_column(String(8), default="协办")

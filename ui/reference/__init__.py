@@ -1,0 +1,1 @@
+"""执法事项与裁量基准 — the reference-data page (catalog, discretion tiers, thresholds) and its editors."""
