@@ -152,6 +152,48 @@ def cmd_verify_audit(ctx: AppContext, args: argparse.Namespace) -> int:
     return 4
 
 
+def cmd_case_check(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.cases.precheck import precheck, vetoes
+    from app.cases.service import find_case_by_number
+
+    actor = _actor(ctx, args)
+    with ctx.read() as session:
+        case = find_case_by_number(session, actor, args.number)
+        findings = precheck(session, actor, case.id)
+    print(f"{case.number} {case.title}（{case.stage.label}）案卷评查：")
+    if not findings:
+        print("  未发现问题。")
+    for f in findings:
+        print(f"  [{f.severity.label}] {f.message} —— 纠正环节：{f.where}")
+    blocking = len(vetoes(findings))
+    print(f"共 {len(findings)} 项，其中否决项 {blocking} 项。")
+    # Exit 5: a veto item stands (a script can refuse to close or hand over the dossier).
+    return 5 if blocking else 0
+
+
+def cmd_clocks(ctx: AppContext, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from app.cases.service import find_case_by_number
+    from app.cases.timing import clocks_for_case
+
+    actor = _actor(ctx, args)
+    today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    with ctx.read() as session:
+        case = find_case_by_number(session, actor, args.number)
+        clocks = clocks_for_case(session, actor, case.id, today)
+    states = {"none": "正常", "amber": "临近", "red": "已超期", "done": "已完成"}
+    print(f"{case.number} {case.title}（{case.stage.label}）法定期限（以 {today.isoformat()} 计）：")
+    if not clocks:
+        print("  暂无计时的期限（尚未立案或尚无起算事件）。")
+    for c in clocks:
+        flags = "（暂定：节假日安排未公布）" if c.provisional else ""
+        flags += "（中止中）" if c.paused else ""
+        print(f"  {c.name}：截止 {c.due.isoformat()}{flags} [{states[c.state.value]}] {c.basis}")
+        print(f"    {c.explanation}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its complaint introduced in Chinese and exit code 2, like every other error."""
 
@@ -202,6 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--yes", action="store_true", help="不再询问，直接恢复")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("case-check", parents=[common, login], help="案卷评查预检（有否决项时退出码为 5）")
+    p.add_argument("number", help="案号，如 车综执立〔2026〕第0001号")
+    p.set_defaults(func=cmd_case_check)
+
+    p = sub.add_parser("clocks", parents=[common, login], help="列出案件的法定期限及截止日")
+    p.add_argument("number", help="案号，如 车综执立〔2026〕第0001号")
+    p.add_argument("--today", default=None, help="以该日计算状态（YYYY-MM-DD，默认今天）")
+    p.set_defaults(func=cmd_clocks)
 
     p = sub.add_parser("verify-audit", parents=[common], help="校验审计日志与数据是否被篡改")
     p.set_defaults(func=cmd_verify_audit)

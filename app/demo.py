@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from app.auth.roles import SYSTEM, Role
+from app.auth.roles import SYSTEM, Actor, Role
 from app.auth.service import create_user
 from app.certificates import CertificateInput, add_certificate, add_review, set_state
 from app.context import AppContext
+from app.demo_cases import fill_demo_cases
 from app.personnel.idcard import check_digit
 from app.personnel.members import MemberInput, create_member
 from app.progress import Progress, step
@@ -187,8 +188,26 @@ def fill_demo(
                     ),
                 )
         clerk = next(m for i, m, c in created if c is StaffCategory.CIVIL_SERVANT and m.unit == "综合组")
-        create_user(s, SYSTEM, "neiqin", clerk.name, Role.CLERK, "squad2026", member_id=clerk.id)
-        create_user(
-            s, SYSTEM, "duizhang", created[0][1].name, Role.LEADER, "squad2026", member_id=created[0][1].id
+        users = {
+            Role.CLERK: create_user(
+                s, SYSTEM, "neiqin", clerk.name, Role.CLERK, "squad2026", member_id=clerk.id
+            ),
+            Role.LEADER: create_user(
+                s,
+                SYSTEM,
+                "duizhang",
+                created[0][1].name,
+                Role.LEADER,
+                "squad2026",
+                member_id=created[0][1].id,
+            ),
+        }
+        # The legal reviewer is the 法制组 member holding a 法律职业资格 (APL 58 requires one).
+        reviewer = next(m for i, m, c in created if m.legal_qualification_no)
+        users[Role.LEGAL] = create_user(
+            s, SYSTEM, "fazhi", reviewer.name, Role.LEGAL, "squad2026", member_id=reviewer.id
         )
-        step(progress, members, members, "完成")
+        step(progress, members, members + 1, "正在生成演示案件")
+        actors = {role: Actor(u.id, u.username, u.display_name, role) for role, u in users.items()}
+        fill_demo_cases(s, actors, [m.id for i, m, c in created], rng, today)
+        step(progress, members + 1, members + 1, "完成")

@@ -12,6 +12,7 @@ NAMES: dict[str, str] = {
     "nav.certificates": "mdi6.card-account-details-outline",
     "nav.training": "mdi6.school-outline",
     "nav.leads": "mdi6.inbox-arrow-down-outline",
+    "nav.cases": "mdi6.briefcase-outline",
     "nav.reference": "mdi6.scale-balance",
     "nav.audit": "mdi6.shield-search",
     "nav.settings": "mdi6.cog-outline",

@@ -33,6 +33,7 @@ from app.cases.machine import (
     next_actions,
     reopen_stage,
 )
+from app.cases.timing import clocks_for_case
 from app.errors import NotFoundError, ValidationError
 from app.leads import file_lead
 from app.personnel.enforce import explain_enforce
@@ -890,7 +891,11 @@ def record_payment(
     advance(case, StepKind.EXECUTION, StepStatus.DONE)
     if case.served_on is None:
         raise ValidationError(f"{case.number}的决定书尚未送达，不能登记缴款。")
-    due = Clock(ClockKind.PAYMENT, case.served_on).due(calendar_for(session)).day
+    # The payment clock as the case shows it, so that an approved pause moves the deadline here too.
+    payment = next(
+        (c for c in clocks_for_case(session, actor, case.id, today=on) if c.kind is ClockKind.PAYMENT), None
+    )
+    due = payment.due if payment else Clock(ClockKind.PAYMENT, case.served_on).due(calendar_for(session)).day
     fee = late_fee_fen(case.fine_fen, due, on)
     owed = case.fine_fen + fee
     if amount_fen != owed:
@@ -962,9 +967,18 @@ def mark_not_applicable(
 
 
 def close_case(session: Session, actor: Actor, case_id: str, on: dt.date, opinion: str = "") -> CaseView:
-    """结案审批 by the leader."""
+    """结案审批 by the leader; refused while a veto item of the pre-check (案卷评查) stands."""
     require(actor, Permission.APPROVE_CASES)
     case = _get(session, case_id)
+    advance(case, StepKind.CLOSURE, StepStatus.DONE)  # a case not ready for closure: say that first
+    # Closure is refused while a veto item stands (issue 3, item 7). Imported here because
+    # app.cases.precheck builds on this module.
+    from app.cases.precheck import precheck, vetoes
+
+    blocking = vetoes(precheck(session, actor, case.id))
+    if blocking:
+        lines = "；".join(f"{f.message}（请在“{f.where}”中纠正）" for f in blocking)
+        raise ValidationError(f"{case.number}的案卷评查有否决项，不能结案：{lines}")
     _record(session, actor, case, StepKind.CLOSURE, on, approved=True, opinion=opinion or "同意结案")
     case.closed_on = on
     return _view(session, case)
@@ -1070,4 +1084,17 @@ def file_spot_record(session: Session, actor: Actor, case_id: str, on: dt.date) 
     case = _get(session, case_id)
     _record(session, actor, case, StepKind.RECORD_FILING, on)
     case.closed_on = on
+    return _view(session, case)
+
+
+# ---- lookups ----------------------------------------------------------------------------------
+
+
+def find_case_by_number(session: Session, actor: Actor, number: str) -> CaseView:
+    """The case with this number (车综执立〔2026〕第0001号), or NotFoundError naming the number."""
+    require(actor, Permission.VIEW_CASES)
+    clean = number.strip()
+    case = session.scalar(select(Case).where(Case.number == clean, Case.deleted.is_(False)).limit(1))
+    if case is None:
+        raise NotFoundError(f"找不到案号为“{clean}”的案件，请核对案号（含〔〕和“第…号”）。")
     return _view(session, case)

@@ -1,6 +1,6 @@
 """All SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
-from db.models.cases import Case, CaseParty, CaseStep, CaseStepOfficer
+from db.models.cases import Case, CaseParty, CasePause, CaseStep, CaseStepOfficer
 from db.models.core import AuditEntry, CalendarOverride, ChangeLogEntry, LocalMeta, Squad, User
 from db.models.leads import Lead, LeadPhoto
 from db.models.parties import Party
@@ -18,6 +18,7 @@ __all__ = [
     "CalendarOverride",
     "Case",
     "CaseParty",
+    "CasePause",
     "CaseStep",
     "CaseStepOfficer",
     "Certificate",

@@ -117,3 +117,32 @@ class CaseStepOfficer(Synced):
     member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
     #: 主办 (the first officer named, who answers for the step) or 协办.
     role: Mapped[str] = mapped_column(String(8), default="协办")
+
+
+class CasePauseKind(StrEnum):
+    PAUSE = "pause"  # 中止（案件中止调查、中止执行）
+    EXTENSION = "extension"  # 经批准延长期限
+
+
+class CasePause(Synced):
+    """A pause (中止) of a case's clocks, or an approved extension (延长) of one clock.
+
+    Kept apart from ``CaseStep``: a pause is no step of the procedure and must not move the
+    stage, but like a step it is approved by the leader, synced and audited. A pause runs from
+    ``start`` to ``end`` inclusive (``end`` None while it lasts); an extension lengthens ``clock``
+    (a ``ClockKind`` value) by ``days`` in that clock's unit.
+    """
+
+    __tablename__ = "case_pauses"
+    label_zh = "期限中止与延长"
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    clock: Mapped[str] = mapped_column(String(32), default="")
+    start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    days: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    approved_by_id: Mapped[str] = mapped_column(String(36), default="")
+    approved_by_name: Mapped[str] = mapped_column(String(64), default="")
+    #: Who approved the end of a pause (恢复), which may be another leader than its start.
+    resumed_by_name: Mapped[str] = mapped_column(String(64), default="")

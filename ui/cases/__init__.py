@@ -1,0 +1,1 @@
+"""案件办理 — the case list and the case workspace."""
