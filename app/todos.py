@@ -1,5 +1,6 @@
-"""The start page's to-do list (待办): certificates about to lapse or overdue for review,
-members short of training hours. Each to-do says who, what and by when."""
+"""The start page's to-do list (待办): statutory clocks of open cases due within two working days
+or overdue, certificates about to lapse or overdue for review, members short of training hours.
+Each to-do says who or which case, what, and by when."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app.auth.roles import Actor
+from app.auth.roles import Actor, Permission
+from app.cases.clocks import ClockState
+from app.cases.timing import due_clocks
 from app.certificates import Alert, list_certificates
 from app.settings import Settings
 from app.training import yearly_hours
@@ -24,7 +27,15 @@ class Todo:
 
 def todos(session: Session, actor: Actor, settings: Settings, today: dt.date | None = None) -> list[Todo]:
     today = today or dt.date.today()
-    out = [
+    out: list[Todo] = []
+    if actor.can(Permission.VIEW_CASES):
+        for number, clock in due_clocks(session, actor, today):
+            level = Alert.RED if clock.state is ClockState.RED else Alert.AMBER
+            late = "已逾期" if clock.state is ClockState.RED else "即将到期"
+            out.append(Todo(level, "案件", f"{number} {clock.name}{late}：{clock.explanation}", ""))
+    if not actor.can(Permission.VIEW_PERSONNEL):
+        return out
+    out += [
         Todo(c.alert, "证件", f"{c.member_name} 的{c.kind_label}（{c.number}）{c.alert_text}", c.member_id)
         for c in list_certificates(session, actor, settings, today, only_alerts=True)
     ]

@@ -36,6 +36,7 @@ class StartPage(QWidget):
         self.card_labels: dict[str, QLabel] = {}
         for key, caption in (
             ("members", "在册队员"),
+            ("cases", "案件时限提醒"),
             ("red", "证件紧急提醒"),
             ("amber", "证件一般提醒"),
             ("training", "培训学时不足"),
@@ -56,11 +57,7 @@ class StartPage(QWidget):
         today = dt.date.today()
         with self.ctx.read() as session:
             squad = get_squad(session, self.ctx.require_squad())
-            items = (
-                todos(session, self.actor, self.ctx.settings, today)
-                if self.actor.can(Permission.VIEW_PERSONNEL)
-                else []
-            )
+            items = todos(session, self.actor, self.ctx.settings, today)
             members = (
                 count_members(session, self.actor, MemberQuery(include_left=False))
                 if self.actor.can(Permission.VIEW_PERSONNEL)
@@ -72,6 +69,7 @@ class StartPage(QWidget):
         )
         counts = {
             "members": members,
+            "cases": sum(1 for t in items if t.area == "案件"),
             "red": sum(1 for t in items if t.level is Alert.RED and t.area == "证件"),
             "amber": sum(1 for t in items if t.level is Alert.AMBER and t.area == "证件"),
             "training": sum(1 for t in items if t.area == "培训"),
@@ -88,7 +86,9 @@ class StartPage(QWidget):
                 icon("alert.red" if t.level is Alert.RED else "alert.amber"), f"[{t.area}] {t.text}"
             )
             item.setBackground(ALERT_COLORS.get(t.level, QColor("white")))
-            item.setData(Qt.ItemDataRole.UserRole, "certificates" if t.area == "证件" else "training")
+            item.setData(
+                Qt.ItemDataRole.UserRole, {"证件": "certificates", "案件": "cases"}.get(t.area, "training")
+            )
             self.todo_list.addItem(item)
 
     def _open(self, item: QListWidgetItem) -> None:

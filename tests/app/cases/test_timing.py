@@ -187,3 +187,19 @@ def test_due_clocks_lists_overdue_red_and_near_amber(crew: Crew) -> None:
     with crew.ctx.read() as s:
         wider = due_clocks(s, crew.actor, D(2026, 5, 27), within_working_days=5)
     assert [(n, c.state) for n, c in wider] == [(overdue_no, ClockState.AMBER)]
+
+
+def test_start_page_todos_carry_the_case_clocks(crew: Crew, actors: dict[Role, Actor]) -> None:
+    from app.todos import todos
+
+    today = D(2026, 6, 10)
+    overdue = open_and_file(crew, D(2026, 3, 2), D(2026, 3, 3))  # decision due Monday 1 June
+    with crew.ctx.read() as s:
+        number = get_case(s, crew.actor, overdue).number
+        items = todos(s, crew.actor, crew.ctx.settings, today)
+        # the legal reviewer sees the same case clocks
+        legal = todos(s, actors[Role.LEGAL], crew.ctx.settings, today)
+    cases = [t for t in items if t.area == "案件"]
+    assert cases and cases[0].level.value == "red" and number in cases[0].text and "已逾期" in cases[0].text
+    assert items[0].area == "案件"  # red case clocks come first
+    assert [t.text for t in legal if t.area == "案件"] == [t.text for t in cases]
