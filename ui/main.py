@@ -20,6 +20,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -37,6 +38,7 @@ from ui.errors import message_for
 from ui.fonts import install_fonts
 from ui.login import LoginDialog
 from ui.mainwindow import MainWindow
+from ui.start.page import StartPage
 from ui.tasks import run_task
 from ui.wizard import FirstRunWizard
 
@@ -118,15 +120,27 @@ def start(
             modal=False,
         )
     if args.quit_after_start:
+        # "ready": the window is shown and answers input; "to-dos": the start page's list is filled
+        # (gathered off the GUI thread). Quit once both have happened.
+        pending = {"ready", "todos"}
 
-        def report() -> None:
+        def done(what: str) -> None:
             print(
-                f"ready {1000 * (time.perf_counter() - started):.0f} ms, pages: {','.join(window.page_keys())}"
+                f"{what} {1000 * (time.perf_counter() - started):.0f} ms",
+                end=", " if what == "ready" else "\n",
             )
-            window.close()
-            app.quit()
+            pending.discard(what)
+            if not pending:
+                print(f"pages: {','.join(window.page_keys())}")
+                window.close()
+                app.quit()
 
-        QTimer.singleShot(0, report)
+        start_page = window.pages.get("start")
+        if isinstance(start_page, StartPage):
+            start_page.sig_loaded.connect(partial(done, "todos"))
+        else:
+            pending.discard("todos")
+        QTimer.singleShot(0, partial(done, "ready"))
     return 0, window, ctx
 
 

@@ -28,7 +28,7 @@ def test_program_starts_with_demo_and_quits(tmp_path: Path) -> None:
         env=env,
     )
     assert result.returncode == 0, result.stderr
-    assert "ready" in result.stdout
+    assert "ready" in result.stdout and "todos" in result.stdout
     assert (
         "pages: start,personnel,certificates,training,leads,cases,reference,audit,settings" in result.stdout
     )

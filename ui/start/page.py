@@ -13,15 +13,18 @@ from app.auth.roles import Actor, Permission
 from app.certificates import Alert
 from app.context import AppContext
 from app.personnel.members import MemberQuery, count_members
+from app.progress import Progress
 from app.squad import get_squad
-from app.todos import todos
+from app.todos import Todo, todos
 from ui.icons import icon
+from ui.tasks import run_task
 
 ALERT_COLORS = {Alert.RED: QColor("#ffebee"), Alert.AMBER: QColor("#fff8e1")}
 
 
 class StartPage(QWidget):
     sig_open = Signal(str)
+    sig_loaded = Signal()
 
     def __init__(self, ctx: AppContext, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,19 +57,31 @@ class StartPage(QWidget):
         layout.addWidget(self.todo_list, 1)
 
     def refresh(self) -> None:
+        """Show the squad at once; gather the to-dos off the GUI thread (with 10,000 certificates
+        and every open case's clocks they take a good part of a second) and fill them in after."""
         today = dt.date.today()
         with self.ctx.read() as session:
             squad = get_squad(session, self.ctx.require_squad())
-            items = todos(session, self.actor, self.ctx.settings, today)
+        self.title.setText(
+            f"<h2 style='margin:0'>{squad.name}</h2>"
+            f"<p style='color:#607d8b'>执法主体：{squad.enforcing_body}　　今天是 {today:%Y年%m月%d日}</p>"
+        )
+        if self.todo_list.count() == 0:
+            self.todo_list.addItem(QListWidgetItem("正在汇总待办事项……"))
+        run_task(self, "", self._gather, on_done=self._show, modal=False)
+
+    def _gather(self, progress: Progress) -> tuple[list[Todo], int]:
+        with self.ctx.read() as session:
+            items = todos(session, self.actor, self.ctx.settings, dt.date.today())
             members = (
                 count_members(session, self.actor, MemberQuery(include_left=False))
                 if self.actor.can(Permission.VIEW_PERSONNEL)
                 else 0
             )
-        self.title.setText(
-            f"<h2 style='margin:0'>{squad.name}</h2>"
-            f"<p style='color:#607d8b'>执法主体：{squad.enforcing_body}　　今天是 {today:%Y年%m月%d日}</p>"
-        )
+        return items, members
+
+    def _show(self, result: tuple[list[Todo], int]) -> None:
+        items, members = result
         counts = {
             "members": members,
             "cases": sum(1 for t in items if t.area == "案件"),
@@ -90,6 +105,7 @@ class StartPage(QWidget):
                 Qt.ItemDataRole.UserRole, {"证件": "certificates", "案件": "cases"}.get(t.area, "training")
             )
             self.todo_list.addItem(item)
+        self.sig_loaded.emit()
 
     def _open(self, item: QListWidgetItem) -> None:
         key = item.data(Qt.ItemDataRole.UserRole)
