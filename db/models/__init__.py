@@ -1,6 +1,6 @@
 """All SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
-from db.models.cases import Case, CaseParty, CasePause, CaseStep, CaseStepOfficer
+from db.models.cases import Case, CaseEvidence, CaseParty, CasePause, CaseStep, CaseStepOfficer
 from db.models.core import AuditEntry, CalendarOverride, ChangeLogEntry, LocalMeta, Squad, User
 from db.models.leads import Lead, LeadPhoto
 from db.models.parties import Party
@@ -17,6 +17,7 @@ __all__ = [
     "AuditEntry",
     "CalendarOverride",
     "Case",
+    "CaseEvidence",
     "CaseParty",
     "CasePause",
     "CaseStep",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Synced
@@ -146,3 +146,38 @@ class CasePause(Synced):
     approved_by_name: Mapped[str] = mapped_column(String(64), default="")
     #: Who approved the end of a pause (恢复), which may be another leader than its start.
     resumed_by_name: Mapped[str] = mapped_column(String(64), default="")
+
+
+class EvidenceKind(StrEnum):
+    """The kinds of evidence a squad collects. APL 46 lists the legal kinds (书证、物证、视听资料、
+    电子数据、证人证言、当事人的陈述、鉴定意见、勘验笔录、现场笔录); these are the kinds of *file* the
+    dossier holds, each mapping onto one of those: a photo is 视听资料 or fixes a 物证, a scan is a
+    书证, a record (笔录) the statement, inspection or on-site record."""
+
+    PHOTO = "photo"  # 照片
+    VIDEO = "video"  # 视听资料（视频）
+    AUDIO = "audio"  # 录音
+    SCAN = "scan"  # 书证扫描件
+    RECORD = "record"  # 笔录
+    OTHER = "other"  # 其他
+
+
+class CaseEvidence(Synced):
+    """One piece of evidence (证据) in a case's dossier: the file lives in the content-addressed
+    store under ``sha256`` (the same content in two cases is stored once); the row says what it
+    is, who collected it, when and with what device, and where it sits in the dossier."""
+
+    __tablename__ = "case_evidence"
+    label_zh = "证据"
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    collected_by_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    collected_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    #: The camera, recorder or body camera used, e.g. "执法记录仪 3 号".
+    device: Mapped[str] = mapped_column(String(100), default="")
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    #: The order within the dossier, from 1 (the printed evidence list numbers them so).
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)

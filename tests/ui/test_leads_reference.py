@@ -19,9 +19,10 @@ from app.files import files_dir, path_of
 from app.leads import LeadInput, LeadSource, LeadStatus, close_lead, get_lead, list_leads, register_lead
 from app.reference import current_release, list_items, thresholds, tiers_for
 from ui.leads.dialogs import CloseLeadDialog, LeadDialog, TransferLeadDialog
-from ui.leads.page import LeadsPage, load_thumbnail
+from ui.leads.page import LeadsPage
 from ui.reference.dialogs import ThresholdsDialog, TierFineDialog
 from ui.reference.page import ReferencePage
+from ui.thumbnails import load_thumbnail
 
 
 @pytest.fixture(autouse=True)

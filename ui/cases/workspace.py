@@ -1,6 +1,7 @@
-"""The case workspace (案件办理台), read-only for now: the case's header, the timeline of its steps
-with who performed and approved each, and the next step the procedure allows. The step forms
-come later; until then the next action is shown as text, not as a button that does nothing."""
+"""The case workspace (案件办理台): the case's header, the timeline of its steps with who performed
+and approved each, the case's evidence (证据, with 添加证据 for those who handle cases), and the
+next step the procedure allows. The step forms come later; until then the next action is shown
+as text, not as a button that does nothing."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +33,7 @@ from app.parties import get_party
 from app.personnel.members import get_member
 from app.reference import PenaltyType, get_item, yuan_short
 from db.models.cases import Outcome
+from ui.cases.evidence import EvidencePanel
 
 STATUS_LABELS = {
     StepStatus.DONE: "已办理",
@@ -93,7 +96,7 @@ def data_summary(data: Mapping[str, Any]) -> str:
 
 
 class CaseWorkspace(QDialog):
-    """One case, read-only: header, timeline of steps, next allowed action."""
+    """One case: header, timeline of steps, evidence, next allowed action."""
 
     def __init__(self, ctx: AppContext, actor: Actor, case_id: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,7 +113,6 @@ class CaseWorkspace(QDialog):
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.header)
-        layout.addWidget(QLabel("<b>办案环节</b>"))
         self.timeline = QTableWidget(len(self.case.steps), len(STEP_COLUMNS), objectName="timeline")
         self.timeline.setHorizontalHeaderLabels(list(STEP_COLUMNS))
         self.timeline.verticalHeader().setVisible(False)
@@ -128,7 +130,12 @@ class CaseWorkspace(QDialog):
         self.timeline.setColumnWidth(6, 400)
         self.timeline.resizeRowsToContents()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        layout.addWidget(self.timeline, 1)
+        # Steps and evidence share the space below the header: each needs the full width.
+        self.evidence = EvidencePanel(ctx, actor, self.case)
+        self.tabs = QTabWidget(objectName="case_tabs")
+        self.tabs.addTab(self.timeline, "办案环节")
+        self.tabs.addTab(self.evidence, "证据")
+        layout.addWidget(self.tabs, 1)
         self.next_label = QLabel(self.next_text(), objectName="next_actions")
         self.next_label.setWordWrap(True)
         self.next_label.setStyleSheet("padding:6px;background:#e3f2fd;border-radius:3px")

@@ -7,10 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices, QIcon, QImageReader, QPixmap
+from PySide6.QtGui import QDesktopServices, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -39,35 +38,14 @@ from ui.forms import date_edit, from_qdate
 from ui.icons import icon
 from ui.leads.dialogs import CloseLeadDialog, LeadDialog, TransferLeadDialog
 from ui.leads.models import LeadModel
+from ui.thumbnails import THUMB, load_thumbnail
 
 #: Rows loaded at once; a squad registers a few thousand leads a year, the filters find older ones.
 PAGE_LIMIT = 500
-THUMB = QSize(150, 112)
 
 
 def needs(permission: Permission) -> str:
     return f"需要“{permission.label}”权限"
-
-
-def load_thumbnail(path: Path, size: QSize = THUMB) -> QPixmap | None:
-    """The picture at ``path`` scaled to fit ``size``, or None when it cannot be read.
-
-    QImageReader decodes a JPEG straight at the reduced size, so a 12-megapixel phone photo
-    costs little memory; auto-transform honours the EXIF rotation phones write."""
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    full = reader.size()
-    if full.isValid() and (full.width() > size.width() or full.height() > size.height()):
-        reader.setScaledSize(full.scaled(size, Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    if image.isNull():
-        return None
-    if image.width() > size.width() or image.height() > size.height():
-        # Formats the reader cannot scale while decoding (and rotated photos) are scaled here.
-        image = image.scaled(
-            size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-        )
-    return QPixmap.fromImage(image)
 
 
 def _when(value: dt.datetime | None) -> str:
