@@ -55,4 +55,9 @@ def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    if engine.dialect.name == "sqlite":
+        # Fresh statistics, so the query planner picks up the indexes a migration added (SQLite
+        # chooses between indexes by sqlite_stat1; without it, it may keep the older one).
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
     return backup

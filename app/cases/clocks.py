@@ -418,10 +418,17 @@ def apply_rest_day_rule(
 
 
 def _walk(
-    calendar: WorkCalendar, start: dt.date, count: int, working: bool, paused: Callable[[dt.date], bool]
+    calendar: WorkCalendar,
+    start: dt.date,
+    count: int,
+    working: bool,
+    paused: Callable[[dt.date], bool] | None,
 ) -> tuple[dt.date, int, bool]:
     """Count ``count`` days after ``start``, skipping paused days (and rest days when ``working``).
-    Returns the last day, the paused days skipped, and whether a day looked up was provisional."""
+    Returns the last day, the paused days skipped, and whether a day looked up was provisional.
+    ``paused`` is None when the clock has no pause (most clocks): calendar days then need no walk."""
+    if paused is None and not working:
+        return start + count * _DAY, 0, False
     day, left, skipped, provisional = start, count, 0, False
     while left > 0:
         day += _DAY
@@ -430,7 +437,7 @@ def _walk(
             provisional |= info.provisional
             if not info.workday:
                 continue
-        if paused(day):
+        if paused is not None and paused(day):
             skipped += 1
         else:
             left -= 1
@@ -453,8 +460,10 @@ def _due(
     # tells the caller that the day is not final.
     spans = [(p.start, p.end or max(p.start, today or p.start)) for p in clock.pauses]
 
-    def is_paused(day: dt.date) -> bool:
+    def in_a_pause(day: dt.date) -> bool:
         return any(a <= day <= b for a, b in spans)
+
+    is_paused = in_a_pause if spans else None
 
     if period.unit is Unit.WORKING_DAYS:
         last, paused_days, provisional = _walk(
@@ -467,7 +476,11 @@ def _due(
     else:
         months = period.length * (12 if period.unit is Unit.YEARS else 1)
         raw = add_months(clock.start, months)
-        inside = sum(1 for n in range((raw - clock.start).days) if is_paused(clock.start + (n + 1) * _DAY))
+        inside = (
+            sum(1 for n in range((raw - clock.start).days) if in_a_pause(clock.start + (n + 1) * _DAY))
+            if spans
+            else 0
+        )
         last, more, provisional = _walk(calendar, raw, inside + ext_days, False, is_paused)
         paused_days = inside + more
 

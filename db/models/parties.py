@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Synced
@@ -31,6 +31,10 @@ class Party(Synced):
 
     __tablename__ = "parties"
     label_zh = "当事人"
+    # Party search (name, pinyin initials, ID or credit code) reads this index, not the rows.
+    __table_args__ = (
+        Index("ix_parties_search", "deleted", "name", "name_initials", "credit_code", "id_number", "id"),
+    )
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100))
     name_initials: Mapped[str] = mapped_column(String(100), index=True, default="")
