@@ -72,7 +72,7 @@ def test_page_lists_the_demo_cases_and_filters(
 def test_lazy_fetch_in_pages(
     qtbot: Any, qtmodeltester: Any, demo: AppContext, leader: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(models, "PAGE", 5)
+    monkeypatch.setattr(models.CaseTableModel, "page_size", 5)
     page = make(qtbot, demo, leader)
     model = page.model
     assert model.rowCount() == 5 and model.canFetchMore()

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from app.auth.roles import Actor
 from app.cases.query import CaseQuery, CaseRow, count_cases, search_cases
 from app.context import AppContext
 from app.reference import yuan_short
+from ui.lazymodel import Index, LazyTableModel
 from ui.tablemodel import display
-
-PAGE = 200
-Index = QModelIndex | QPersistentModelIndex
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("number", "案件编号"),
@@ -48,61 +46,21 @@ def _cell(row: CaseRow, key: str) -> str:
     return display(value)
 
 
-class CaseTableModel(QAbstractTableModel):
+class CaseTableModel(LazyTableModel):
+    columns = COLUMNS
+
     def __init__(self, ctx: AppContext, actor: Actor, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.ctx, self.actor = ctx, actor
-        self.query = CaseQuery()
-        self.rows: list[CaseRow] = []
-        self.total = 0
+        super().__init__(ctx, actor, CaseQuery(), parent)
 
-    def set_query(self, query: CaseQuery) -> None:
-        self.query = query
-        self.reload()
+    def count(self, session: Any) -> int:
+        return count_cases(session, self.actor, self.query)
 
-    def reload(self) -> None:
-        self.beginResetModel()
-        with self.ctx.read() as session:
-            self.total = count_cases(session, self.actor, self.query)
-            self.rows = search_cases(session, self.actor, self.query, 0, PAGE)
-        self.endResetModel()
-
-    # lazy fetching
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self.rows) < self.total
-
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
-            return
-        with self.ctx.read() as session:
-            more = search_cases(session, self.actor, self.query, len(self.rows), PAGE)
-        if not more:
-            # Someone deleted cases since the count: stop asking for more.
-            self.total = len(self.rows)
-            return
-        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(more) - 1)
-        self.rows.extend(more)
-        self.endInsertRows()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section][1]
-        return None
+    def fetch(self, session: Any, offset: int, limit: int) -> list[CaseRow]:
+        return search_cases(session, self.actor, self.query, offset, limit)
 
     def case(self, row: int) -> CaseRow | None:
-        return self.rows[row] if 0 <= row < len(self.rows) else None
+        found: CaseRow | None = self.row_at(row)
+        return found
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows) or index.column() >= len(COLUMNS):

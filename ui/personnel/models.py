@@ -6,15 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from app.auth.roles import Actor
 from app.context import AppContext
 from app.personnel.members import MemberQuery, MemberView, count_members, search_members
-
-PAGE = 200
-Index = QModelIndex | QPersistentModelIndex
+from ui.lazymodel import Index, LazyTableModel
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "姓名"),
@@ -30,59 +28,22 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-class MemberTableModel(QAbstractTableModel):
-    def __init__(self, ctx: AppContext, actor: Actor, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.ctx, self.actor = ctx, actor
-        self.query = MemberQuery()
-        self.rows: list[MemberView] = []
-        self.total = 0
-        self.today = dt.date.today()
+class MemberTableModel(LazyTableModel):
+    columns = COLUMNS
 
-    def set_query(self, query: MemberQuery) -> None:
-        self.query = query
-        self.reload()
+    def __init__(self, ctx: AppContext, actor: Actor, parent: Any = None) -> None:
+        super().__init__(ctx, actor, MemberQuery(), parent)
+        self.today = dt.date.today()
 
     def reload(self) -> None:
-        self.beginResetModel()
-        self.today = dt.date.today()
-        with self.ctx.read() as session:
-            self.total = count_members(session, self.actor, self.query)
-            self.rows = search_members(session, self.actor, self.query, 0, PAGE)
-        self.endResetModel()
+        self.today = dt.date.today()  # expiry colours are relative to today; the app may run for days
+        super().reload()
 
-    # lazy fetching
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self.rows) < self.total
+    def count(self, session: Any) -> int:
+        return count_members(session, self.actor, self.query)
 
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
-            return
-        with self.ctx.read() as session:
-            more = search_members(session, self.actor, self.query, len(self.rows), PAGE)
-        if not more:
-            self.total = len(self.rows)
-            return
-        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(more) - 1)
-        self.rows.extend(more)
-        self.endInsertRows()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section][1]
-        return None
+    def fetch(self, session: Any, offset: int, limit: int) -> list[MemberView]:
+        return search_members(session, self.actor, self.query, offset, limit)
 
     def member(self, row: int) -> MemberView:
         return self.rows[row]
