@@ -1,12 +1,14 @@
 """A table model that fetches its rows page by page as the view scrolls (``canFetchMore`` /
 ``fetchMore``), so a ledger of 2,000 members or 100,000 cases opens as fast as a small one.
 
-A subclass names its columns and says how to count and fetch a page for its current query
-through an app/ service; it renders its own cells in ``data``.
+A subclass names its columns, hands over the app/ service pair that counts and fetches a page for
+a query — ``count(session, actor, query)`` and ``search(session, actor, query, offset, limit)`` —
+and renders its own cells in ``data``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -22,19 +24,26 @@ class LazyTableModel(QAbstractTableModel):
     columns: ClassVar[tuple[tuple[str, str], ...]] = ()
     page_size: ClassVar[int] = 200
 
-    def __init__(self, ctx: AppContext, actor: Actor, query: Any, parent: Any = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        actor: Actor,
+        query: Any,
+        count: Callable[[Any, Actor, Any], int],
+        search: Callable[[Any, Actor, Any, int, int], list[Any]],
+        parent: Any = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx, self.actor, self.query = ctx, actor, query
+        self._count, self._search = count, search
         self.rows: list[Any] = []
         self.total = 0
 
-    # what a subclass provides
     def count(self, session: Any) -> int:
-        """How many rows the query matches (``session`` is an app/ unit-of-work session)."""
-        raise NotImplementedError
+        return self._count(session, self.actor, self.query)
 
     def fetch(self, session: Any, offset: int, limit: int) -> list[Any]:
-        raise NotImplementedError
+        return self._search(session, self.actor, self.query, offset, limit)
 
     # loading
     def set_query(self, query: Any) -> None:

@@ -50,13 +50,7 @@ class CaseTableModel(LazyTableModel):
     columns = COLUMNS
 
     def __init__(self, ctx: AppContext, actor: Actor, parent: Any = None) -> None:
-        super().__init__(ctx, actor, CaseQuery(), parent)
-
-    def count(self, session: Any) -> int:
-        return count_cases(session, self.actor, self.query)
-
-    def fetch(self, session: Any, offset: int, limit: int) -> list[CaseRow]:
-        return search_cases(session, self.actor, self.query, offset, limit)
+        super().__init__(ctx, actor, CaseQuery(), count_cases, search_cases, parent)
 
     def case(self, row: int) -> CaseRow | None:
         found: CaseRow | None = self.row_at(row)

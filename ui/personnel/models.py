@@ -32,18 +32,12 @@ class MemberTableModel(LazyTableModel):
     columns = COLUMNS
 
     def __init__(self, ctx: AppContext, actor: Actor, parent: Any = None) -> None:
-        super().__init__(ctx, actor, MemberQuery(), parent)
+        super().__init__(ctx, actor, MemberQuery(), count_members, search_members, parent)
         self.today = dt.date.today()
 
     def reload(self) -> None:
         self.today = dt.date.today()  # expiry colours are relative to today; the app may run for days
         super().reload()
-
-    def count(self, session: Any) -> int:
-        return count_members(session, self.actor, self.query)
-
-    def fetch(self, session: Any, offset: int, limit: int) -> list[MemberView]:
-        return search_members(session, self.actor, self.query, offset, limit)
 
     def member(self, row: int) -> MemberView:
         return self.rows[row]
