@@ -15,11 +15,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
+    QLineEdit,
     QWidget,
 )
 
 from app.errors import ValidationError
 from app.personnel.members import MemberView
+from ui.icons import icon
 
 #: Enough for any squad; the combo filters as the clerk types.
 MEMBER_LIMIT = 100_000
@@ -98,3 +100,11 @@ def buttons(dialog: QDialog, save: Callable[[], object], ok_text: str = "保存"
 def focus_field(fields: dict[str, QWidget], exc: BaseException) -> None:
     if isinstance(exc, ValidationError) and exc.field in fields:
         fields[exc.field].setFocus()
+
+
+def search_box(placeholder: str, min_width: int = 260) -> QLineEdit:
+    """The search field every list page has: a magnifier, a clear button, the hint of what it finds."""
+    box = QLineEdit(objectName="search", placeholderText=placeholder, clearButtonEnabled=True)
+    box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+    box.setMinimumWidth(min_width)
+    return box

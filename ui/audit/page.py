@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -30,6 +29,7 @@ from app.context import AppContext
 from app.progress import Progress
 from ui.audit.models import AuditModel, when
 from ui.errors import show_error
+from ui.forms import search_box
 from ui.icons import icon
 from ui.tasks import Task, run_task
 
@@ -78,11 +78,7 @@ class AuditPage(QWidget):
         layout.addLayout(header)
 
         bar = QHBoxLayout()
-        self.search = QLineEdit(
-            objectName="search", placeholderText="用户 / 摘要 / 内容", clearButtonEnabled=True
-        )
-        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search.setMinimumWidth(260)
+        self.search = search_box("用户 / 摘要 / 内容")
         bar.addWidget(self.search)
         refresh = QPushButton(icon("refresh"), "刷新")
         refresh.clicked.connect(self.refresh)

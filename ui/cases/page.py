@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -26,7 +25,7 @@ from app.context import AppContext
 from ui.cases.models import CaseTableModel
 from ui.cases.workspace import CaseWorkspace
 from ui.errors import show_error
-from ui.icons import icon
+from ui.forms import search_box
 
 
 class CasesPage(QWidget):
@@ -46,13 +45,7 @@ class CasesPage(QWidget):
         layout.addLayout(header)
 
         bar = QHBoxLayout()
-        self.search = QLineEdit(
-            objectName="search",
-            placeholderText="案件编号 / 当事人 / 拼音首字母 / 身份证号 / 信用代码",
-            clearButtonEnabled=True,
-        )
-        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search.setMinimumWidth(260)
+        self.search = search_box("案件编号 / 当事人 / 拼音首字母 / 身份证号 / 信用代码")
         self.stage = QComboBox(objectName="stage")
         self.stage.addItem("全部阶段", None)
         for stage, label in STAGE_LABELS.items():

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -24,6 +23,7 @@ from app.certificates import Alert, CertificateView, list_certificates
 from app.context import AppContext
 from ui.certificates.dialogs import CertificateDialog, HistoryDialog, ReviewDialog, StateDialog
 from ui.certificates.models import CertificateModel
+from ui.forms import search_box
 from ui.icons import icon
 
 
@@ -47,11 +47,7 @@ class CertificatesPage(QWidget):
         layout.addLayout(header)
 
         bar = QHBoxLayout()
-        self.search = QLineEdit(
-            objectName="search", placeholderText="姓名 / 拼音首字母 / 证件编号", clearButtonEnabled=True
-        )
-        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search.setMinimumWidth(260)
+        self.search = search_box("姓名 / 拼音首字母 / 证件编号")
         self.only_alerts = QCheckBox("只看需提醒", objectName="only_alerts")
         bar.addWidget(self.search)
         bar.addWidget(self.only_alerts)

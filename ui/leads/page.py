@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
@@ -34,7 +33,7 @@ from app.context import AppContext
 from app.files import files_dir, path_of
 from app.leads import SOURCE_LABELS, STATUS_LABELS, LeadSource, LeadStatus, LeadView, get_lead, list_leads
 from ui.errors import show_error
-from ui.forms import date_edit, from_qdate
+from ui.forms import date_edit, from_qdate, search_box
 from ui.icons import icon
 from ui.leads.dialogs import CloseLeadDialog, LeadDialog, TransferLeadDialog
 from ui.leads.models import LeadModel
@@ -181,13 +180,7 @@ class LeadsPage(QWidget):
         layout.addLayout(header)
 
         bar = QHBoxLayout()
-        self.search = QLineEdit(
-            objectName="search",
-            placeholderText="编号 / 地址 / 情况 / 举报人 / 网格 / 工单号",
-            clearButtonEnabled=True,
-        )
-        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search.setMinimumWidth(240)
+        self.search = search_box("编号 / 地址 / 情况 / 举报人 / 网格 / 工单号", 240)
         self.status = QComboBox(objectName="status")
         self.status.addItem("全部状态", None)
         for status, label in STATUS_LABELS.items():

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QPushButton,
     QTableView,
@@ -26,6 +25,7 @@ from app.context import AppContext
 from app.personnel.labels import CATEGORY_LABELS, STATUS_LABELS, MemberStatus, StaffCategory
 from app.personnel.members import MemberQuery, get_member, remove_member
 from ui.errors import confirm, show_error
+from ui.forms import search_box
 from ui.icons import icon
 from ui.personnel.editor import MemberEditor
 from ui.personnel.models import MemberTableModel
@@ -38,9 +38,7 @@ class MembersPage(QWidget):
         self.ctx, self.actor = ctx, actor
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
-        self.search = QLineEdit(objectName="search", clearButtonEnabled=True)
-        self.search.setPlaceholderText("搜索：姓名、拼音首字母（如 zsf）、身份证号、执法证号、手机")
-        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search = search_box("搜索：姓名、拼音首字母（如 zsf）、身份证号、执法证号、手机")
         self.category = QComboBox(objectName="category")
         self.category.addItem("全部类别", None)
         for cat, label in CATEGORY_LABELS.items():

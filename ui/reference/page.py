@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSplitter,
     QTableView,
@@ -44,6 +43,7 @@ from app.reference import (
     yuan_short,
 )
 from ui.errors import show_error
+from ui.forms import search_box
 from ui.icons import icon
 from ui.reference.dialogs import ThresholdsDialog, TierFineDialog
 from ui.reference.models import ItemModel, TierModel, fine_text
@@ -119,11 +119,7 @@ class ReferencePage(QWidget):
         layout.addLayout(header)
 
         bar = QHBoxLayout()
-        self.search = QLineEdit(
-            objectName="search", placeholderText="编码 / 事项名称 / 拼音首字母", clearButtonEnabled=True
-        )
-        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search.setMinimumWidth(260)
+        self.search = search_box("编码 / 事项名称 / 拼音首字母")
         self.category = QComboBox(objectName="category")
         self.category.setMinimumWidth(140)
         self.count_label = QLabel()
