@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QIcon
+from PySide6.QtWidgets import QAbstractItemView
 
 T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex
@@ -89,6 +90,17 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
 
     def find(self, predicate: Callable[[T], bool]) -> int:
         return next((i for i, r in enumerate(self._rows) if predicate(r)), -1)
+
+    def selected_in(self, view: QAbstractItemView) -> T | None:
+        """The item of the first selected row of ``view`` (which shows this model), if any."""
+        rows = view.selectionModel().selectedRows()
+        return self.row_at(rows[0].row()) if rows else None
+
+    def select_in(self, view: QAbstractItemView, predicate: Callable[[T], bool]) -> None:
+        """Select in ``view`` the first row whose item matches, e.g. to keep a selection across a reload."""
+        row = self.find(predicate)
+        if row >= 0:
+            view.selectRow(row)
 
     # --- hooks for subclasses -------------------------------------------------------------
     def row_background(self, item: T) -> QColor | None:

@@ -165,8 +165,7 @@ class AuditPage(QWidget):
         self.count.setText(f"已显示 {self.model.rowCount()} 条")
 
     def selected(self) -> AuditView | None:
-        rows = self.view.selectionModel().selectedRows()
-        return self.model.row_at(rows[0].row()) if rows else None
+        return self.model.selected_in(self.view)
 
     def _show_detail(self, *_: object) -> None:
         entry = self.selected()

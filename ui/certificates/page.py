@@ -125,13 +125,10 @@ class CertificatesPage(QWidget):
         self._update_buttons()
 
     def selected(self) -> CertificateView | None:
-        rows = self.view.selectionModel().selectedRows()
-        return self.model.row_at(rows[0].row()) if rows else None
+        return self.model.selected_in(self.view)
 
     def select(self, cert_id: str) -> None:
-        row = self.model.find(lambda c: c.id == cert_id)
-        if row >= 0:
-            self.view.selectRow(row)
+        self.model.select_in(self.view, lambda c: c.id == cert_id)
 
     def _update_buttons(self) -> None:
         has = self.selected() is not None

@@ -290,13 +290,10 @@ class LeadsPage(QWidget):
         self._selection_changed()
 
     def selected(self) -> LeadView | None:
-        rows = self.view.selectionModel().selectedRows()
-        return self.model.row_at(rows[0].row()) if rows else None
+        return self.model.selected_in(self.view)
 
     def select(self, lead_id: str) -> None:
-        row = self.model.find(lambda v: v.id == lead_id)
-        if row >= 0:
-            self.view.selectRow(row)
+        self.model.select_in(self.view, lambda v: v.id == lead_id)
 
     def _selection_changed(self) -> None:
         self.detail.show_lead(self.selected())

@@ -305,8 +305,7 @@ class BackupSection(QWidget):
         self._update_buttons()
 
     def selected(self) -> BackupInfo | None:
-        rows = self.view.selectionModel().selectedRows()
-        return self.model.row_at(rows[0].row()) if rows else None
+        return self.model.selected_in(self.view)
 
     def _update_buttons(self) -> None:
         self.restore_selected_button.setEnabled(self.can_restore and self.selected() is not None)
@@ -440,8 +439,7 @@ class UsersSection(QWidget):
         self._update_buttons()
 
     def selected(self) -> UserView | None:
-        rows = self.view.selectionModel().selectedRows()
-        return self.model.row_at(rows[0].row()) if rows else None
+        return self.model.selected_in(self.view)
 
     def _update_buttons(self) -> None:
         user = self.selected()
