@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.auth.roles import Actor
+from app.auth.roles import Actor, Permission, require
 from app.errors import ConflictError, DomainError, SetupRequired
 from app.paths import DB_FILE
 from app.settings import Settings, load_settings, save_settings
@@ -84,7 +84,10 @@ class AppContext:
         for factory in (self._read, self._write):
             factory.kw["info"]["squad_id"] = squad_id
 
-    def save_settings(self, settings: Settings) -> None:
+    def save_settings(self, settings: Settings, actor: Actor) -> None:
+        """Change the options (needs 修改系统设置); they apply at once."""
+        require(actor, Permission.EDIT_SETTINGS)
+        settings.validate()
         save_settings(self.data_dir, settings)
         self.settings = settings
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from app.errors import ValidationError
+
 SETTINGS_VERSION = 1
 FILE_NAME = "settings.json"
 
@@ -34,11 +36,16 @@ class Settings:
     #: Automatic daily backup, and how many daily copies to keep.
     auto_backup: bool = True
     backups_keep: int = 14
-    #: Show full ID numbers in lists to roles allowed to see them.
-    show_full_id_numbers: bool = False
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    def validate(self) -> None:
+        """Refuse a combination of options that cannot work, saying which to change."""
+        if self.cert_urgent_days >= self.cert_warn_days:
+            raise ValidationError(
+                "紧急提醒（红色）的天数应少于一般提醒（黄色）的天数，请调整。", field="cert_urgent_days"
+            )
 
 
 def _upgrade(raw: dict[str, Any]) -> dict[str, Any]:

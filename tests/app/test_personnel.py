@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.auth.roles import Actor, Role
+from app.auth.roles import SYSTEM, Actor, Role
 from app.certificates import (
     Alert,
     CertFacts,
@@ -27,7 +27,7 @@ from app.certificates import (
     update_certificate,
 )
 from app.context import AppContext, open_data_dir
-from app.errors import ConflictError, NotFoundError, ValidationError
+from app.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from app.personnel.enforce import can_enforce, explain_enforce
 from app.personnel.idcard import (
     birth_date,
@@ -720,10 +720,20 @@ def test_damaged_settings_file_gives_defaults(tmp_path: Path, content: str) -> N
 
 
 def test_context_saves_and_reloads_settings(ctx: AppContext) -> None:
-    ctx.save_settings(ctx.settings.replace(login_max_failures=3))
+    ctx.save_settings(ctx.settings.replace(login_max_failures=3), SYSTEM)
     assert ctx.settings.login_max_failures == 3
     again = open_data_dir(ctx.data_dir)
     try:
         assert again.settings.login_max_failures == 3
     finally:
         again.close()
+
+
+def test_options_need_the_settings_permission_and_sense(ctx: AppContext, actors: dict[Role, Actor]) -> None:
+    with pytest.raises(PermissionDenied):
+        ctx.save_settings(ctx.settings.replace(idle_lock_minutes=5), actors[Role.CLERK])
+    with pytest.raises(ValidationError, match="紧急提醒"):
+        ctx.save_settings(ctx.settings.replace(cert_urgent_days=90, cert_warn_days=30), actors[Role.ADMIN])
+    assert ctx.settings.idle_lock_minutes == Settings().idle_lock_minutes
+    ctx.save_settings(ctx.settings.replace(idle_lock_minutes=5), actors[Role.ADMIN])
+    assert load_settings(ctx.data_dir).idle_lock_minutes == 5

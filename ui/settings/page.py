@@ -164,7 +164,6 @@ class OptionsSection(QWidget):
         )
         self.auto_backup = QCheckBox("每天首次启动时自动备份一次")
         self.backups_keep = self._spin(1, 365, " 份")
-        self.show_full_id_numbers = QCheckBox("在列表中向有权限的角色显示完整身份证号")
         form = QFormLayout()
         form.addRow("空闲自动锁定", self.idle_lock_minutes)
         form.addRow("证件到期提醒（黄色）", self.cert_warn_days)
@@ -175,7 +174,6 @@ class OptionsSection(QWidget):
         form.addRow("自动备份保留", self.backups_keep)
         form.addRow("登录失败锁定", self.login_max_failures)
         form.addRow("锁定时长", self.login_lockout_minutes)
-        form.addRow("身份证号", self.show_full_id_numbers)
         self.widgets: dict[str, QWidget] = {
             "idle_lock_minutes": self.idle_lock_minutes,
             "login_max_failures": self.login_max_failures,
@@ -186,7 +184,6 @@ class OptionsSection(QWidget):
             "training_min_hours": self.training_min_hours,
             "auto_backup": self.auto_backup,
             "backups_keep": self.backups_keep,
-            "show_full_id_numbers": self.show_full_id_numbers,
         }
         self.save_button = QPushButton(icon("edit"), "保存选项")
         self.save_button.clicked.connect(self.save)
@@ -244,9 +241,7 @@ class OptionsSection(QWidget):
     def save(self) -> bool:
         values = self.values()
         try:
-            if values["cert_urgent_days"] >= values["cert_warn_days"]:
-                raise ValidationError("紧急提醒（红色）的天数应少于一般提醒（黄色）的天数，请调整。")
-            self.ctx.save_settings(self.ctx.settings.replace(**values))
+            self.ctx.save_settings(self.ctx.settings.replace(**values), self.actor)
         except Exception as exc:
             show_error(self, exc, "无法保存选项")
             return False
