@@ -117,6 +117,9 @@ class MainWindow(QMainWindow):
         start = self.pages.get("start")
         if isinstance(start, StartPage):
             start.sig_open.connect(self.open_page)
+        leads = self.pages.get("leads")
+        if isinstance(leads, LeadsPage):
+            leads.sig_case_opened.connect(self.open_case)
         self.nav.setCurrentRow(0)
 
         toolbar = self.addToolBar("常用")
@@ -151,6 +154,13 @@ class MainWindow(QMainWindow):
             if self.nav.item(row).data(Qt.ItemDataRole.UserRole) == key:
                 self.nav.setCurrentRow(row)
                 return
+
+    def open_case(self, case_id: str) -> None:
+        """Show a case's workspace over the case list (a case just opened from a lead)."""
+        cases = self.pages.get("cases")
+        if isinstance(cases, CasesPage):
+            self.open_page("cases")
+            cases.open_case_id(case_id)
 
     def page_keys(self) -> list[str]:
         return [self.nav.item(r).data(Qt.ItemDataRole.UserRole) for r in range(self.nav.count())]

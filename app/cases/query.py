@@ -40,6 +40,8 @@ class CaseQuery:
     lead_source: LeadSource | None = None
     #: A member who performed any step of the case.
     officer_id: str = ""
+    #: A party of the case: its earlier cases are shown when the party is named in a new one.
+    party_id: str = ""
     opened_from: dt.date | None = None
     opened_to: dt.date | None = None
     #: Leave out closed and archived cases.
@@ -113,6 +115,11 @@ def _filtered(session: Session, actor: Actor, q: CaseQuery) -> Select[Case]:
             .where(CaseStepOfficer.member_id == q.officer_id, CaseStepOfficer.deleted.is_(False))
         )
         stmt = stmt.where(Case.id.in_(steps))
+    if q.party_id:
+        linked = select(CaseParty.case_id).where(
+            CaseParty.party_id == q.party_id, CaseParty.deleted.is_(False)
+        )
+        stmt = stmt.where(Case.id.in_(linked))
     if q.opened_from is not None:
         stmt = stmt.where(Case.opened_on >= q.opened_from)
     if q.opened_to is not None:

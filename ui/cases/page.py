@@ -1,6 +1,7 @@
 """案件办理 — the case list: every case newest first, fetched page by page as the view scrolls,
 with filters by stage, procedure and open/finished and a search by case number, party name,
-pinyin initials or identity number; double-click opens the case workspace."""
+pinyin initials or identity number; double-click opens the case workspace. 当场处罚 opens a
+summary case straight from a patrol; an ordinary case is opened from its lead (案源登记 → 立案)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,23 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from app.auth.roles import Actor
+from app.auth.roles import Actor, Permission
 from app.cases import CaseStage, Procedure
 from app.cases.machine import STAGE_LABELS
 from app.cases.query import PROCEDURE_LABELS, CaseQuery
 from app.context import AppContext
 from ui.cases.models import CaseTableModel
+from ui.cases.opening import SpotDecisionDialog
 from ui.cases.workspace import CaseWorkspace
 from ui.errors import show_error
 from ui.forms import search_box
+from ui.icons import icon
 
 
 class CasesPage(QWidget):
@@ -42,6 +46,12 @@ class CasesPage(QWidget):
         self.summary.setStyleSheet("color:#607d8b")
         header.addWidget(self.summary)
         header.addStretch(1)
+        self.spot_button = QPushButton(icon("add"), "当场处罚…", objectName="spot_button")
+        self.spot_button.clicked.connect(self.decide_on_the_spot)
+        if not actor.can(Permission.HANDLE_CASES):
+            self.spot_button.setEnabled(False)
+            self.spot_button.setToolTip(f"需要“{Permission.HANDLE_CASES.label}”权限")
+        header.addWidget(self.spot_button)
         layout.addLayout(header)
 
         bar = QHBoxLayout()
@@ -115,14 +125,26 @@ class CasesPage(QWidget):
 
     def open_case(self, row: int) -> CaseWorkspace | None:
         case = self.model.case(row)
-        if case is None:
-            return None
+        return self.open_case_id(case.id) if case is not None else None
+
+    def open_case_id(self, case_id: str) -> CaseWorkspace | None:
+        """Open the workspace of a case not necessarily on the loaded page (a case just opened)."""
         try:
-            workspace = CaseWorkspace(self.ctx, self.actor, case.id, self)
+            workspace = CaseWorkspace(self.ctx, self.actor, case_id, self)
         except Exception as exc:
             show_error(self, exc)
             return None
         workspace.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        workspace.sig_changed.connect(self._case_changed)
         workspace.show()
         self.workspace = workspace
         return workspace
+
+    def _case_changed(self, _case_id: str) -> None:
+        self.refresh()
+
+    def decide_on_the_spot(self) -> None:
+        view = SpotDecisionDialog.ask(self.ctx, self.actor, None, self)
+        if view is not None:
+            self.refresh()
+            self.open_case_id(view.id)

@@ -1,22 +1,29 @@
-"""The case workspace (案件办理台): the case's header, the timeline of its steps with who performed
-and approved each, the case's evidence (证据, with 添加证据 for those who handle cases), and the
-next step the procedure allows. The step forms come later; until then the next action is shown
-as text, not as a button that does nothing."""
+"""The case workspace (案件办理台): the case's header; tabs for the timeline of its steps (who
+performed and approved each), its statutory clocks (期限, amber and red as on the start page),
+its evidence (证据) and the dossier pre-check (案卷评查); and the action bar: the one next step
+the procedure allows as a button that opens its form (greyed out, with the role it needs, for
+those who may not take it), 记为不适用 for an optional step, and the leader's acts — 中止/恢复,
+延长期限, 重新办理. After every act the workspace reloads the case and says so with
+``sig_changed``, so the case list refreshes too."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -24,16 +31,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.auth.roles import Actor
-from app.cases import OUTCOME_LABELS, CaseView, StepStatus, StepView, get_case
+from app.auth.roles import Actor, Permission
+from app.cases import OUTCOME_LABELS, CaseStage, CaseView, Procedure, StepStatus, StepView, get_case
+from app.cases.clocks import ClockState
+from app.cases.precheck import Finding, Severity, precheck
 from app.cases.query import PROCEDURE_LABELS
+from app.cases.timing import ClockView, clocks_for_case
 from app.context import AppContext
 from app.errors import DomainError
 from app.parties import get_party
 from app.personnel.members import get_member
 from app.reference import PenaltyType, get_item, yuan_short
 from db.models.cases import Outcome
+from ui.cases.actions import ExtendDialog, PauseDialog, ReopenDialog, ResumeDialog
 from ui.cases.evidence import EvidencePanel
+from ui.cases.steps import STEP_DIALOGS, STEP_PERMISSIONS, NotApplicableDialog, StepDialog
+from ui.errors import show_error
+from ui.icons import icon
 
 STATUS_LABELS = {
     StepStatus.DONE: "已办理",
@@ -69,6 +83,16 @@ DATA_LABELS = {
     "reasons": "理由",
 }
 STEP_COLUMNS = ("序号", "环节", "状态", "日期", "办案人员", "记录 / 审批", "内容")
+CLOCK_COLUMNS = ("期限", "依据", "到期日", "状态", "说明")
+CLOCK_STATES = {
+    ClockState.NONE: ("进行中", None),
+    ClockState.AMBER: ("即将到期", QColor("#ffe082")),
+    ClockState.RED: ("已逾期", QColor("#ef9a9a")),
+    ClockState.DONE: ("已办结", None),
+}
+FINDING_COLUMNS = ("类别", "问题", "在哪里纠正")
+#: Stages after which the case's clocks can no longer be paused or extended.
+FINISHED = frozenset({CaseStage.CLOSED, CaseStage.ARCHIVED})
 
 
 def _value(key: str, value: Any) -> str:
@@ -96,55 +120,61 @@ def data_summary(data: Mapping[str, Any]) -> str:
 
 
 class CaseWorkspace(QDialog):
-    """One case: header, timeline of steps, evidence, next allowed action."""
+    """One case: header, steps, clocks, evidence, pre-check, and the act the procedure allows next."""
+
+    sig_changed = Signal(str)  # the case's id, after any act recorded here
 
     def __init__(self, ctx: AppContext, actor: Actor, case_id: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx, self.actor = ctx, actor
-        with ctx.read() as session:
-            self.case = get_case(session, actor, case_id)
-            self.item_name = get_item(session, self.case.item_code, self.case.release_no).name
-            self.party_names = [get_party(session, actor, p).name for p in self.case.party_ids]
-            ids = {i for step in self.case.steps for i in step.officer_ids}
-            self.officer_names = {i: self._member_name(session, i) for i in ids}
-        self.setWindowTitle(f"案件办理 — {self.case.number}")
+        self.clocks: list[ClockView] = []
+        self.findings: list[Finding] = []
+        self.officer_names: dict[str, str] = {}
+        self._load(case_id)
         layout = QVBoxLayout(self)
-        self.header = QLabel(self.header_html(), objectName="case_header")
+        self.header = QLabel(objectName="case_header")
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.header)
-        self.timeline = QTableWidget(len(self.case.steps), len(STEP_COLUMNS), objectName="timeline")
-        self.timeline.setHorizontalHeaderLabels(list(STEP_COLUMNS))
-        self.timeline.verticalHeader().setVisible(False)
-        self.timeline.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.timeline.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.timeline.setWordWrap(True)
-        for row, step in enumerate(self.case.steps):
-            self._fill_step(row, step)
-        header = self.timeline.horizontalHeader()
-        header.setStretchLastSection(True)
-        self.timeline.resizeColumnsToContents()
-        self.timeline.setColumnWidth(5, min(self.timeline.columnWidth(5), 220))
-        # Rows are measured against the width the content column will have in the dialog,
-        # not its narrow default, or every wrapped row would be twice as tall as needed.
-        self.timeline.setColumnWidth(6, 400)
-        self.timeline.resizeRowsToContents()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        # Steps and evidence share the space below the header: each needs the full width.
+        self.timeline = self._table(STEP_COLUMNS, "timeline")
+        self.clock_table = self._table(CLOCK_COLUMNS, "clocks")
+        self.finding_table = self._table(FINDING_COLUMNS, "findings")
         self.evidence = EvidencePanel(ctx, actor, self.case)
         self.tabs = QTabWidget(objectName="case_tabs")
         self.tabs.addTab(self.timeline, "办案环节")
+        self.tabs.addTab(self.clock_table, "期限")
         self.tabs.addTab(self.evidence, "证据")
+        self.tabs.addTab(self.finding_table, "案卷评查")
         layout.addWidget(self.tabs, 1)
-        self.next_label = QLabel(self.next_text(), objectName="next_actions")
-        self.next_label.setWordWrap(True)
-        self.next_label.setStyleSheet("padding:6px;background:#e3f2fd;border-radius:3px")
-        layout.addWidget(self.next_label)
+        layout.addWidget(self._action_bar())
         buttons = QDialogButtonBox()
         buttons.addButton("关闭", QDialogButtonBox.ButtonRole.RejectRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(1000, 620)
+        self._show()
+        self.resize(1040, 660)
+
+    # --- data -----------------------------------------------------------------------------
+    def _load(self, case_id: str) -> None:
+        with self.ctx.read() as session:
+            self.case = get_case(session, self.actor, case_id)
+            self.item_name = get_item(session, self.case.item_code, self.case.release_no).name
+            self.party_names = [get_party(session, self.actor, p).name for p in self.case.party_ids]
+            ids = {i for step in self.case.steps for i in step.officer_ids} - set(self.officer_names)
+            self.officer_names |= {i: self._member_name(session, i) for i in ids}
+            self.clocks = clocks_for_case(session, self.actor, case_id, dt.date.today())
+            self.findings = precheck(session, self.actor, case_id)
+
+    def reload(self) -> None:
+        """Read the case again (after an act here, or someone else's) and show it."""
+        try:
+            self._load(self.case.id)
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        self.evidence.case = self.case
+        self.evidence.refresh()
+        self._show()
 
     def _member_name(self, session: Any, member_id: str) -> str:
         try:
@@ -152,6 +182,83 @@ class CaseWorkspace(QDialog):
         except DomainError:
             # A member removed since the step was taken: the dossier still names a person.
             return "（已删除人员）"
+
+    # --- widgets --------------------------------------------------------------------------
+    @staticmethod
+    def _table(columns: tuple[str, ...], name: str) -> QTableWidget:
+        table = QTableWidget(0, len(columns), objectName=name)
+        table.setHorizontalHeaderLabels(list(columns))
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setWordWrap(True)
+        table.horizontalHeader().setStretchLastSection(True)
+        return table
+
+    def _action_bar(self) -> QWidget:
+        bar = QWidget(objectName="action_bar")
+        bar.setStyleSheet("#action_bar{background:#e3f2fd;border-radius:3px}")
+        row = QHBoxLayout(bar)
+        self.next_label = QLabel(objectName="next_actions")
+        self.next_label.setWordWrap(True)
+        self.next_button = QPushButton(icon("state"), "", objectName="next_button")
+        self.next_button.clicked.connect(self.take_next)
+        self.skip_button = QPushButton("记为不适用…", objectName="skip_button")
+        self.skip_button.clicked.connect(self.skip_next)
+        self.more_button = QPushButton("其他操作", objectName="more_button")
+        self.more_menu = QMenu(self.more_button)
+        self.pause_action = self.more_menu.addAction("中止办案…", self.pause)
+        self.resume_action = self.more_menu.addAction("恢复办理…", self.resume)
+        self.extend_action = self.more_menu.addAction("延长期限…", self.extend)
+        self.more_menu.addSeparator()
+        self.reopen_action = self.more_menu.addAction("重新办理…", self.reopen)
+        self.more_button.setMenu(self.more_menu)
+        row.addWidget(self.next_label, 1)
+        row.addWidget(self.next_button)
+        row.addWidget(self.skip_button)
+        row.addWidget(self.more_button)
+        return bar
+
+    def _show(self) -> None:
+        self.setWindowTitle(f"案件办理 — {self.case.number}")
+        self.header.setText(self.header_html())
+        self._fill_table(self.timeline, [self._step_cells(s) for s in self.case.steps], self._step_color)
+        self.timeline.setColumnWidth(5, min(self.timeline.columnWidth(5), 220))
+        self._fill_table(self.clock_table, [self._clock_cells(c) for c in self.clocks], self._clock_color)
+        self._fill_table(
+            self.finding_table, [self._finding_cells(f) for f in self.findings], self._finding_color
+        )
+        vetoes = sum(f.severity is Severity.VETO for f in self.findings)
+        self.tabs.setTabText(3, f"案卷评查（{len(self.findings)}）" if self.findings else "案卷评查")
+        self.tabs.setTabIcon(3, icon("alert.red") if vetoes else icon("ok"))
+        due = [c for c in self.clocks if c.state in (ClockState.AMBER, ClockState.RED)]
+        self.tabs.setTabText(1, f"期限（{len(due)} 项需关注）" if due else "期限")
+        red = any(c.state is ClockState.RED for c in due)
+        self.tabs.setTabIcon(1, icon("alert.red" if red else "alert.amber") if due else icon("ok"))
+        self._update_actions()
+
+    def _fill_table(self, table: QTableWidget, rows: list[tuple[str, ...]], color: Any) -> None:
+        table.setRowCount(len(rows))
+        for r, cells in enumerate(rows):
+            brush = color(r)
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                if brush is not None:
+                    foreground, background = brush
+                    if foreground is not None:
+                        item.setForeground(foreground)
+                    if background is not None:
+                        item.setBackground(background)
+                table.setItem(r, column, item)
+        table.resizeColumnsToContents()
+        # Rows are measured against the width the last column will have in the dialog, not its
+        # narrow default, or every wrapped row would be twice as tall as needed.
+        last = table.columnCount() - 1
+        table.setColumnWidth(last, max(360, table.columnWidth(last)) if rows else 360)
+        table.resizeRowsToContents()
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        table.horizontalHeader().setStretchLastSection(True)
 
     def header_html(self) -> str:
         c: CaseView = self.case
@@ -183,9 +290,29 @@ class CaseWorkspace(QDialog):
             return "本案已归档，没有待办环节。"
         # Whether an optional step may be skipped depends on the case's facts (the service
         # decides), so only the step itself is named here.
-        return "下一步：" + "；".join(a.label for a in self.case.next) + "　（办理表单将在后续版本提供）"
+        return "下一步：" + "；".join(a.label for a in self.case.next)
 
-    def _fill_step(self, row: int, step: StepView) -> None:
+    def _update_actions(self) -> None:
+        self.next_label.setText(self.next_text())
+        action = self.case.next[0] if self.case.next else None
+        self.next_button.setVisible(action is not None)
+        self.skip_button.setVisible(action is not None and action.may_skip)
+        if action is not None:
+            needed = STEP_PERMISSIONS[action.step]
+            self.next_button.setText(f"办理“{action.label}”…")
+            self.next_button.setEnabled(self.actor.can(needed))
+            self.next_button.setToolTip("" if self.actor.can(needed) else f"需要“{needed.label}”权限")
+            self.skip_button.setEnabled(self.actor.can(Permission.HANDLE_CASES))
+        leader = self.actor.can(Permission.APPROVE_CASES)
+        ordinary = self.case.procedure is Procedure.ORDINARY
+        running = ordinary and self.case.stage not in FINISHED
+        for item in (self.pause_action, self.resume_action, self.extend_action):
+            item.setEnabled(leader and running)
+        self.reopen_action.setEnabled(leader and self.case.stage in FINISHED)
+        self.more_button.setToolTip("" if leader else f"需要“{Permission.APPROVE_CASES.label}”权限")
+
+    # --- rows -----------------------------------------------------------------------------
+    def _step_cells(self, step: StepView) -> tuple[str, ...]:
         officers = "、".join(self.officer_names.get(i, "") for i in step.officer_ids)
         who = step.recorded_by_name
         if step.approved_by_name:
@@ -195,7 +322,7 @@ class CaseWorkspace(QDialog):
         elif step.opinion:
             who += f"\n意见：{step.opinion}"
         content = step.reason if step.status is not StepStatus.DONE else data_summary(step.data)
-        cells = (
+        return (
             str(step.seq),
             step.kind.label,
             STATUS_LABELS[step.status],
@@ -204,11 +331,61 @@ class CaseWorkspace(QDialog):
             who,
             content,
         )
-        for column, text in enumerate(cells):
-            item = QTableWidgetItem(text)
-            if column == 6:
-                item.setToolTip(text)
-            color = STATUS_COLORS.get(step.status)
-            if color is not None:
-                item.setForeground(color)
-            self.timeline.setItem(row, column, item)
+
+    def _step_color(self, row: int) -> tuple[QColor | None, QColor | None] | None:
+        color = STATUS_COLORS.get(self.case.steps[row].status)
+        return (color, None) if color is not None else None
+
+    @staticmethod
+    def _clock_cells(clock: ClockView) -> tuple[str, ...]:
+        state = CLOCK_STATES[clock.state][0]
+        if clock.paused:
+            state += "（中止中）"
+        due = f"{clock.due:%Y-%m-%d}" + ("（暂定）" if clock.provisional else "")
+        return (clock.name, clock.basis, due, state, clock.explanation)
+
+    def _clock_color(self, row: int) -> tuple[QColor | None, QColor | None] | None:
+        clock = self.clocks[row]
+        background = CLOCK_STATES[clock.state][1]
+        if background is not None:
+            return (None, background)
+        return (QColor("#90a4ae"), None) if clock.state is ClockState.DONE else None
+
+    @staticmethod
+    def _finding_cells(finding: Finding) -> tuple[str, ...]:
+        return (finding.severity.label, finding.message, finding.where)
+
+    def _finding_color(self, row: int) -> tuple[QColor | None, QColor | None] | None:
+        veto = self.findings[row].severity is Severity.VETO
+        return (QColor("#b71c1c"), None) if veto else None
+
+    # --- acts -----------------------------------------------------------------------------
+    def _after(self, view: CaseView | None) -> None:
+        if view is not None:
+            self.reload()
+            self.sig_changed.emit(self.case.id)
+
+    def _run(self, dialog: type[StepDialog]) -> None:
+        self._after(dialog.ask(self.ctx, self.actor, self.case, self))
+
+    def take_next(self) -> None:
+        if self.case.next:
+            self._run(STEP_DIALOGS[self.case.next[0].step])
+
+    def skip_next(self) -> None:
+        if self.case.next:
+            self._after(
+                NotApplicableDialog.ask(self.ctx, self.actor, self.case, self.case.next[0].step, self)
+            )
+
+    def pause(self) -> None:
+        self._run(PauseDialog)
+
+    def resume(self) -> None:
+        self._run(ResumeDialog)
+
+    def extend(self) -> None:
+        self._run(ExtendDialog)
+
+    def reopen(self) -> None:
+        self._run(ReopenDialog)

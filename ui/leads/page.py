@@ -1,6 +1,8 @@
 """案源登记 — the lead register: every lead newest first with filters by status, source, date
 received and text; a detail pane with the lead's data, its triage and its photos as thumbnails;
-and the actions of triage for those who may register leads: 登记案源, 编辑, 不予立案, 移送."""
+and the actions of triage for those who may register leads: 登记案源, 编辑, 不予立案, 移送; and for
+those who handle cases 立案 (an ordinary case) and 当场处罚 (a summary case) from the lead.
+``sig_case_opened`` carries the new case's id, so the main window can open its workspace."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import datetime as dt
 import html
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,9 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.auth.roles import Actor, Permission
+from app.cases import CaseView
 from app.context import AppContext
 from app.files import files_dir, path_of
 from app.leads import SOURCE_LABELS, STATUS_LABELS, LeadSource, LeadStatus, LeadView, get_lead, list_leads
+from ui.cases.opening import OpenCaseDialog, SpotDecisionDialog
 from ui.errors import show_error
 from ui.forms import date_edit, from_qdate, search_box
 from ui.icons import icon
@@ -161,10 +165,13 @@ class LeadDetail(QWidget):
 
 
 class LeadsPage(QWidget):
+    sig_case_opened = Signal(str)  # the id of a case just opened from a lead
+
     def __init__(self, ctx: AppContext, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx, self.actor = ctx, actor
         self.can_edit = actor.can(Permission.REGISTER_LEADS)
+        self.can_open = actor.can(Permission.HANDLE_CASES)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 12)
         header = QHBoxLayout()
@@ -177,6 +184,10 @@ class LeadsPage(QWidget):
         self.edit_button = self._button(header, "编辑", "edit", self.edit_lead)
         self.close_button = self._button(header, "不予立案", "lead.close", self.close_lead)
         self.transfer_button = self._button(header, "移送", "lead.transfer", self.transfer_lead)
+        self.open_button = self._button(header, "立案…", "add", self.open_case, Permission.HANDLE_CASES)
+        self.spot_button = self._button(
+            header, "当场处罚…", "state", self.spot_decision, Permission.HANDLE_CASES
+        )
         layout.addLayout(header)
 
         bar = QHBoxLayout()
@@ -244,11 +255,18 @@ class LeadsPage(QWidget):
         self._sized = False
         self._update_buttons()
 
-    def _button(self, bar: QHBoxLayout, text: str, icon_name: str, slot: Callable[[], None]) -> QPushButton:
+    def _button(
+        self,
+        bar: QHBoxLayout,
+        text: str,
+        icon_name: str,
+        slot: Callable[[], None],
+        permission: Permission = Permission.REGISTER_LEADS,
+    ) -> QPushButton:
         button = QPushButton(icon(icon_name), text)
         button.clicked.connect(slot)
-        if not self.can_edit:
-            button.setToolTip(needs(Permission.REGISTER_LEADS))
+        if not self.actor.can(permission):
+            button.setToolTip(needs(permission))
         bar.addWidget(button)
         return button
 
@@ -307,6 +325,8 @@ class LeadsPage(QWidget):
         self.add_button.setEnabled(self.can_edit)
         for button in (self.edit_button, self.close_button, self.transfer_button):
             button.setEnabled(self.can_edit and open_lead)
+        for button in (self.open_button, self.spot_button):
+            button.setEnabled(self.can_open and open_lead)
 
     def _double_clicked(self) -> None:
         if self.edit_button.isEnabled():
@@ -348,3 +368,20 @@ class LeadsPage(QWidget):
         lead = self._current()
         if lead is not None:
             self._done(TransferLeadDialog.ask(self.ctx, self.actor, lead, self))
+
+    def _case_opened(self, lead: LeadView, case: CaseView | None) -> None:
+        if case is None:
+            return
+        self.refresh()
+        self.select(lead.id)
+        self.sig_case_opened.emit(case.id)
+
+    def open_case(self) -> None:
+        lead = self._current()
+        if lead is not None:
+            self._case_opened(lead, OpenCaseDialog.ask(self.ctx, self.actor, lead, self))
+
+    def spot_decision(self) -> None:
+        lead = self._current()
+        if lead is not None:
+            self._case_opened(lead, SpotDecisionDialog.ask(self.ctx, self.actor, lead, self))

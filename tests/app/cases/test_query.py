@@ -13,7 +13,7 @@ from app.cases import CaseStage, Procedure
 from app.cases.query import CaseQuery, CaseRow, count_cases, search_cases
 from app.context import AppContext
 from app.demo import fill_demo
-from db.models import Member
+from db.models import Member, Party
 
 
 @pytest.fixture
@@ -40,6 +40,9 @@ def test_search_by_number_party_and_pinyin(demo: AppContext, leader: Actor) -> N
         chen = search_cases(s, leader, CaseQuery(text="陈国栋"))
         assert len(chen) == 2 and all(r.party_name == "陈国栋" for r in chen)
         assert {r.id for r in search_cases(s, leader, CaseQuery(text="CGD"))} == {r.id for r in chen}
+        # A party's earlier cases, as the opening dialog shows them.
+        chen_id = s.scalars(select(Party.id).where(Party.name == "陈国栋")).one()
+        assert {r.id for r in search_cases(s, leader, CaseQuery(party_id=chen_id))} == {r.id for r in chen}
         assert search_cases(s, leader, CaseQuery(text="鸿运五金"))[0].party_name.endswith("五金店")
         assert search_cases(s, leader, CaseQuery(text="没有这个人")) == []
 
