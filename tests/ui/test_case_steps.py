@@ -25,6 +25,7 @@ from app.demo import fill_demo
 from app.leads import LeadInput, LeadStatus, get_lead, register_lead
 from app.personnel.enforce import can_enforce
 from app.personnel.idcard import check_digit
+from app.reference import tiers_for
 from db.models import Member
 from db.models.leads import LeadSource
 from ui.cases import actions, opening, steps
@@ -385,3 +386,54 @@ def test_leader_pauses_and_resumes_a_case_and_the_clock_moves(
     driver.fill = extend_without_reason
     w.extend()
     assert len(errors) == 1 and "理由" in errors[0]
+
+
+def test_a_summary_case_on_the_spot_then_filed(
+    qtbot: Any, demo: AppContext, monkeypatch: pytest.MonkeyPatch, errors: list[str]
+) -> None:
+    """当场处罚 from the case list: over the summary limit is refused naming it; a 100-yuan fine by
+    two certified officers opens a summary case whose one remaining step, 备案, closes it."""
+    clerk = authenticate(demo, "neiqin", "squad2026")
+    with demo.read() as s:
+        tier = next(
+            t for t in tiers_for(s, "SR-001") if t.person_fine.is_set and t.person_fine.contains(10_000)
+        )
+    officers = certified(demo, TODAY)[:2]
+    page = CasesPage(demo, clerk)
+    qtbot.addWidget(page)
+    page.refresh()
+    before = page.model.total
+
+    def fill(d: opening.SpotDecisionDialog, fine: str) -> None:
+        d.item.setCurrentIndex(d.item.findData("SR-001"))
+        d.parties.search.setText("陈国栋")
+        d.parties.find()
+        d.parties.results.setCurrentRow(0)
+        assert "已有 2 件案件" in d.parties.history.text()  # a repeat party shows its record
+        tick(d.officers, officers)
+        d.fine_box.setChecked(True)
+        d.tier.setCurrentIndex(d.tier.findData(tier.name))
+        d.fine.setText(fine)
+
+    monkeypatch.setattr(
+        opening.SpotDecisionDialog, "exec", lambda dialog: (fill(dialog, "300"), dialog.save())[1]
+    )
+    page.spot_button.click()
+    assert len(errors) == 1 and "200" in errors[0] and "普通程序" in errors[0]
+    errors.clear()
+    assert page.model.total == before
+
+    monkeypatch.setattr(
+        opening.SpotDecisionDialog, "exec", lambda dialog: (fill(dialog, "100"), dialog.save())[1]
+    )
+    page.spot_button.click()
+    assert errors == []
+    assert page.model.total == before + 1
+    w = page.workspace
+    assert w is not None and w.case.stage is CaseStage.SPOT_DECIDED and w.case.fine_fen == 10_000
+    assert w.next_button.text() == "办理“备案”…"
+
+    driver = Driver(monkeypatch)
+    driver.fill = lambda d: None  # filed today
+    w.next_button.click()
+    assert errors == [] and w.case.stage is CaseStage.CLOSED
