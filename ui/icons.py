@@ -41,6 +41,10 @@ NAMES: dict[str, str] = {
     "lead.close": "mdi6.file-cancel-outline",
     "lead.transfer": "mdi6.send-outline",
     "thresholds": "mdi6.tune-variant",
+    "tiers": "mdi6.stairs",
+    "reset": "mdi6.restore",
+    "move.up": "mdi6.arrow-up",
+    "move.down": "mdi6.arrow-down",
 }
 COLORS = {"alert.red": "#c62828", "alert.amber": "#ef8f00", "ok": "#2e7d32"}
 

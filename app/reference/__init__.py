@@ -41,6 +41,7 @@ from app.reference.rules import (
     validate_tiers,
 )
 from app.reference.service import (
+    add_item,
     categories,
     current_release,
     export_release,
@@ -76,6 +77,7 @@ __all__ = [
     "Thresholds",
     "TierInput",
     "TierView",
+    "add_item",
     "categories",
     "check_fine",
     "current_release",

@@ -514,6 +514,22 @@ def upsert_item(
     return _item_view(row)
 
 
+def add_item(
+    session: Session, actor: Actor, data: ItemInput, tiers: Sequence[TierInput] | None = None
+) -> ItemView:
+    """Add a new item (新增事项): as :func:`upsert_item`, but a code the current release already
+    uses is refused instead of silently editing that item."""
+    require(actor, Permission.EDIT_REFERENCE)
+    code = data.code.strip()
+    taken = _item_row(session, code, current_release(session).release_no) if code else None
+    if taken is not None:
+        raise ValidationError(
+            f"编码 {code} 已被事项“{taken.name}”使用，请换一个编码；如要修改该事项，请选中它后点“编辑事项”。",
+            field="code",
+        )
+    return upsert_item(session, actor, data, tiers)
+
+
 def remove_item(session: Session, actor: Actor, code: str) -> ReleaseView:
     """Take an item out of the catalog: a new local release in which its rows are tombstoned.
     Earlier releases keep it, for the cases decided under them."""

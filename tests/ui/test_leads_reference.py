@@ -20,8 +20,9 @@ from app.leads import LeadInput, LeadSource, LeadStatus, close_lead, get_lead, l
 from app.reference import current_release, list_items, thresholds, tiers_for
 from ui.leads.dialogs import CloseLeadDialog, LeadDialog, TransferLeadDialog
 from ui.leads.page import LeadsPage
-from ui.reference.dialogs import ThresholdsDialog, TierFineDialog
+from ui.reference.dialogs import ThresholdsDialog
 from ui.reference.page import ReferencePage
+from ui.reference.tiers_dialog import TiersDialog
 from ui.thumbnails import load_thumbnail
 
 
@@ -258,7 +259,7 @@ def test_admin_edits_a_threshold_and_a_tier_into_new_releases(qtbot, ctx, admin,
     assert page.threshold_labels["summary_person_fen"].text() == "150 元"
 
     item = page.selected_item()
-    tier = TierFineDialog(ctx, admin, item, page.tiers.rows(), 2)
+    tier = TiersDialog(ctx, admin, item, page.tiers.rows(), 2)
     qtbot.addWidget(tier)
     tier.person_max.setText("9,000")
     assert tier.save() and tier.saved is not None

@@ -1,9 +1,11 @@
-"""The evidence (证据) of a case in its workspace: a list in dossier order with photo thumbnails,
-and the 添加证据 dialog for those who handle cases.
+"""The evidence (证据) of a case in its workspace: a list in dossier order with photo thumbnails;
+for those who handle cases the 添加证据 dialog, 上移 / 下移 and 移除 (which renumber the dossier),
+and 核验文件, which re-hashes every stored file and marks the items whose file is gone or altered.
 
 Storing a file copies it into the content store, which takes a while for a body-camera video, so
 :class:`EvidenceDialog` saves through ``run_task`` off the GUI thread and stays open until the
-task reports back; a refusal is shown and the dialog keeps what the clerk typed.
+task reports back; a refusal is shown and the dialog keeps what the clerk typed. Verifying reads
+every file in full, so it runs off the GUI thread too and reports in the panel.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSize, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QIcon
+from PySide6.QtGui import QColor, QDesktopServices, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -34,13 +36,23 @@ from PySide6.QtWidgets import (
 
 from app.auth.roles import Actor, Permission
 from app.cases import CaseStage, CaseView
-from app.cases.evidence import KIND_LABELS, EvidenceKind, EvidenceView, add_evidence, list_evidence
+from app.cases.evidence import (
+    KIND_LABELS,
+    EvidenceKind,
+    EvidenceProblem,
+    EvidenceView,
+    add_evidence,
+    list_evidence,
+    remove_evidence,
+    reorder_evidence,
+    verify_evidence,
+)
 from app.context import AppContext
 from app.errors import DomainError
 from app.files import files_dir, path_of
 from app.personnel.members import MemberQuery, search_members
 from app.progress import Progress
-from ui.errors import show_error
+from ui.errors import confirm, show_error
 from ui.forms import buttons, chosen_member, focus_field, member_combo
 from ui.icons import icon
 from ui.leads.dialogs import datetime_edit, from_qdatetime
@@ -64,6 +76,8 @@ _SUFFIX_KINDS = {
 }
 #: Enough for any squad; members who have left are not offered as collectors.
 MEMBER_LIMIT = 1000
+PROBLEM_BACKGROUND = QColor("#ffebee")
+FINAL_TOOLTIP = "已结案的案卷不能再{}，须由队领导先重新办理。"
 
 
 def guess_kind(path: Path) -> EvidenceKind:
@@ -207,40 +221,77 @@ class EvidenceDialog(QDialog):
 class EvidencePanel(QWidget):
     """The case's evidence in dossier order; double-click opens the stored file."""
 
+    #: A verification finished: the problems found (empty when every file is intact).
+    sig_verified = Signal(object)
+
     def __init__(self, ctx: AppContext, actor: Actor, case: CaseView, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx, self.actor, self.case = ctx, actor, case
         self.store = files_dir(ctx.data_dir)
         self._thumbs: dict[str, QIcon] = {}  # by sha256: stored files never change
         self.items: list[EvidenceView] = []
+        #: The last verification's findings by evidence id, kept across reloads until the next one.
+        self.problems: dict[str, EvidenceProblem] = {}
+        self.task: Task | None = None
         self.table = QTableWidget(0, len(EVIDENCE_COLUMNS), objectName="evidence")
         self.table.setHorizontalHeaderLabels(list(EVIDENCE_COLUMNS))
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setIconSize(ROW_THUMB)
         self.table.setWordWrap(True)
         self.table.cellDoubleClicked.connect(self._open)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
         self.summary = QLabel()
         self.summary.setStyleSheet("color:#607d8b")
+        self.verify_label = QLabel(objectName="verify_result")
+        self.verify_label.setWordWrap(True)
+        self.verify_label.hide()
         self.add_button = QPushButton(icon("photo.add"), "添加证据")
         self.add_button.clicked.connect(self.choose_file)
-        final = case.stage in (CaseStage.CLOSED, CaseStage.ARCHIVED)
-        if not actor.can(Permission.HANDLE_CASES):
-            self.add_button.setEnabled(False)
-            self.add_button.setToolTip(f"需要“{Permission.HANDLE_CASES.label}”权限")
-        elif final:
-            # The service refuses too; disabling says so before the clerk picks a file.
-            self.add_button.setEnabled(False)
-            self.add_button.setToolTip("已结案的案卷不能再添加证据，须由队领导先重新办理。")
+        self.up_button = QPushButton(icon("move.up"), "上移")
+        self.up_button.clicked.connect(self.move_up)
+        self.down_button = QPushButton(icon("move.down"), "下移")
+        self.down_button.clicked.connect(self.move_down)
+        self.remove_button = QPushButton(icon("delete"), "移除")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.verify_button = QPushButton(icon("verify"), "核验文件")
+        self.verify_button.setToolTip("重新计算每件证据文件的校验值，检查文件是否缺失或被改动")
+        self.verify_button.clicked.connect(self.verify)
+        self.can_handle = actor.can(Permission.HANDLE_CASES)
+        # The service refuses changes to a final dossier too; disabling says so beforehand.
+        self.final = case.stage in (CaseStage.CLOSED, CaseStage.ARCHIVED)
+        if not self.can_handle:
+            needed = f"需要“{Permission.HANDLE_CASES.label}”权限"
+            for button in self._all_buttons():
+                button.setToolTip(needed)
+        elif self.final:
+            self.add_button.setToolTip(FINAL_TOOLTIP.format("添加证据"))
+            for button in (self.up_button, self.down_button):
+                button.setToolTip(FINAL_TOOLTIP.format("调整证据顺序"))
+            self.remove_button.setToolTip(FINAL_TOOLTIP.format("移除证据"))
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
+        for button in (self.up_button, self.down_button, self.remove_button, self.verify_button):
+            bar.addWidget(button)
+        bar.addSpacing(12)
         bar.addWidget(self.add_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addLayout(bar)
+        layout.addWidget(self.verify_label)
         layout.addWidget(self.table, 1)
         self.refresh()
+
+    def set_case(self, case: CaseView) -> None:
+        """The case as it stands after an act in the workspace (closure makes the dossier final)."""
+        self.case = case
+        self.final = case.stage in (CaseStage.CLOSED, CaseStage.ARCHIVED)
+        self.refresh()
+
+    def _all_buttons(self) -> tuple[QPushButton, ...]:
+        return (self.add_button, self.up_button, self.down_button, self.remove_button, self.verify_button)
 
     def refresh(self) -> None:
         try:
@@ -250,6 +301,7 @@ class EvidencePanel(QWidget):
             show_error(self, exc)
             return
         self.summary.setText(f"证据 {len(self.items)} 件（双击打开文件）" if self.items else "尚无证据")
+        self.table.clearSelection()
         self.table.setRowCount(len(self.items))
         for row, item in enumerate(self.items):
             self._fill(row, item)
@@ -259,6 +311,7 @@ class EvidencePanel(QWidget):
         self.table.resizeRowsToContents()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self._update_buttons()
 
     def _fill(self, row: int, item: EvidenceView) -> None:
         cells = (
@@ -271,10 +324,21 @@ class EvidencePanel(QWidget):
             item.device,
             item.original_name,
         )
+        problem = self.problems.get(item.id)
+        if problem is not None:
+            # Said in words in the file column: an icon would be drawn at thumbnail size.
+            cells = (
+                *cells[:-1],
+                f"{item.original_name}（{'文件缺失' if problem.missing else '文件已被改动'}）",
+            )
         for column, text in enumerate(cells):
             cell = QTableWidgetItem(text)
             if column == 3:
                 cell.setToolTip(text)
+            if problem is not None:
+                cell.setBackground(PROBLEM_BACKGROUND)
+                cell.setForeground(QColor("#b71c1c" if column == len(cells) - 1 else "#212121"))
+                cell.setToolTip(problem.message)
             self.table.setItem(row, column, cell)
         thumb = self.thumbnail(item)
         if thumb is not None:
@@ -290,10 +354,126 @@ class EvidencePanel(QWidget):
             self._thumbs[item.sha256] = QIcon(pixmap) if pixmap is not None else icon("photo")
         return self._thumbs[item.sha256]
 
+    # --- selection ------------------------------------------------------------------------
+    def selected_row(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else -1
+
+    def selected(self) -> EvidenceView | None:
+        row = self.selected_row()
+        return self.items[row] if 0 <= row < len(self.items) else None
+
+    def select(self, evidence_id: str) -> None:
+        row = next((i for i, item in enumerate(self.items) if item.id == evidence_id), -1)
+        if row >= 0:
+            self.table.selectRow(row)
+
+    def _update_buttons(self) -> None:
+        row, count = self.selected_row(), len(self.items)
+        editable = self.can_handle and not self.final
+        self.add_button.setEnabled(editable)
+        self.up_button.setEnabled(editable and row > 0)
+        self.down_button.setEnabled(editable and 0 <= row < count - 1)
+        self.remove_button.setEnabled(editable and row >= 0)
+        self.verify_button.setEnabled(self.can_handle and count > 0 and self.task is None)
+
+    # --- actions --------------------------------------------------------------------------
     def choose_file(self) -> None:
         name, _filter = QFileDialog.getOpenFileName(self, "选择证据文件", "", EVIDENCE_FILTER)
         if name and EvidenceDialog.ask(self.ctx, self.actor, self.case, Path(name), self) is not None:
             self.refresh()
+
+    def move_up(self) -> None:
+        self._move(-1)
+
+    def move_down(self) -> None:
+        self._move(1)
+
+    def _move(self, step: int) -> None:
+        """Swap the selected item with its neighbour; the moved item stays selected."""
+        row = self.selected_row()
+        to = row + step
+        if not (0 <= row < len(self.items) and 0 <= to < len(self.items)):
+            return
+        ids = [item.id for item in self.items]
+        ids[row], ids[to] = ids[to], ids[row]
+        try:
+            with self.ctx.unit_of_work(self.actor, f"调整证据顺序：{self.case.number}") as session:
+                reorder_evidence(session, self.actor, self.case.id, ids)
+        except Exception as exc:
+            show_error(self, exc, "无法调整证据顺序")
+            self.refresh()  # e.g. another clerk added evidence meanwhile: show what is there now
+            return
+        self.refresh()
+        self.select(ids[to])
+
+    def remove_selected(self) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        if not confirm(
+            self,
+            "移除证据",
+            f"从{self.case.number}的案卷中移除第 {item.order} 号证据“{item.description}”？\n\n"
+            "其后的证据序号依次前移；文件仍保留在附件库中，移除操作记入审计日志。",
+        ):
+            return
+        row = self.selected_row()
+        try:
+            with self.ctx.unit_of_work(self.actor, f"移除证据：{self.case.number}") as session:
+                remove_evidence(session, self.actor, item.id)
+        except Exception as exc:
+            show_error(self, exc, "无法移除证据")
+            return
+        self.problems.pop(item.id, None)
+        self.refresh()
+        if self.items:
+            self.table.selectRow(min(row, len(self.items) - 1))
+
+    def verify(self) -> Task | None:
+        """Start re-hashing every stored file off the GUI thread; the result shows in the panel
+        and ``sig_verified`` reports it. Returns the task, or None while one runs."""
+        if self.task is not None:
+            return None
+        self.verify_button.setEnabled(False)
+        self._show_verdict(f"正在核验 {len(self.items)} 件证据文件……", "#607d8b")
+        self.task = run_task(
+            self, "正在核验证据文件……", self._verify_work, self._verified, self._verify_failed, modal=False
+        )
+        return self.task
+
+    def _verify_work(self, _progress: Progress) -> tuple[int, list[EvidenceProblem]]:
+        with self.ctx.read() as session:
+            count = len(list_evidence(session, self.actor, self.case.id))
+            return count, verify_evidence(session, self.actor, self.case.id, self.store)
+
+    def _verified(self, result: tuple[int, list[EvidenceProblem]]) -> None:
+        self.task = None
+        count, problems = result
+        self.problems = {p.item.id: p for p in problems}
+        if problems:
+            lines = "\n".join(p.message for p in problems)
+            self._show_verdict(
+                f"核验 {count} 件证据文件，发现 {len(problems)} 件有问题：\n{lines}", "#c62828"
+            )
+        else:
+            self._show_verdict(f"全部 {count} 件证据文件完好。", "#2e7d32")
+        keep = self.selected()
+        self.refresh()
+        if keep is not None:
+            self.select(keep.id)
+        self.sig_verified.emit(problems)
+
+    def _verify_failed(self, exc: BaseException) -> None:
+        self.task = None
+        self.verify_label.hide()
+        self._update_buttons()
+        show_error(self, exc, "无法核验证据文件")
+
+    def _show_verdict(self, text: str, color: str) -> None:
+        self.verify_label.setText(text)
+        self.verify_label.setStyleSheet(f"color:{color}")
+        self.verify_label.show()
 
     def _open(self, row: int, _column: int) -> None:
         if 0 <= row < len(self.items):

@@ -172,8 +172,7 @@ class CaseWorkspace(QDialog):
         except Exception as exc:
             show_error(self, exc)
             return
-        self.evidence.case = self.case
-        self.evidence.refresh()
+        self.evidence.set_case(self.case)
         self._show()
 
     def _member_name(self, session: Any, member_id: str) -> str:

@@ -1,12 +1,12 @@
-"""Table models of the reference-data page: the violation catalog (执法事项) of a release and the
-discretion tiers (裁量阶次) of one item. Long legal texts are cut in the cell and whole in the
-tooltip; the page shows them in full beside the tiers."""
+"""Table models of the reference-data page: the violation catalog (执法事项) of a release, the
+discretion tiers (裁量阶次) of one item, and the release history (版本记录). Long legal texts are cut
+in the cell and whole in the tooltip; the page shows them in full beside the tiers."""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-from app.reference import FineRange, ItemView, PenaltyType, RateRange, TierView
+from app.reference import FineRange, ItemView, PenaltyType, RateRange, ReleaseView, TierView
 from ui.tablemodel import Column, RowTableModel
 
 BASIS_CHARS = 28
@@ -74,3 +74,20 @@ class TierModel(RowTableModel[TierView]):
 
     def row_background(self, item: TierView) -> QColor | None:
         return NO_PENALTY_BACKGROUND if item.no_penalty else None
+
+
+def _based_on(release: ReleaseView) -> str:
+    return f"第 {release.based_on} 版" if release.based_on is not None else ""
+
+
+class ReleaseModel(RowTableModel[ReleaseView]):
+    """版本记录: every release, newest (the current one) first."""
+
+    columns = (
+        Column("版本", lambda r: f"第 {r.release_no} 版", sort_key=lambda r: r.release_no),
+        Column("来源", lambda r: r.source_label),
+        Column("名称", lambda r: r.name, tooltip=lambda r: r.name),
+        Column("发布日期", lambda r: r.published),
+        Column("基于", _based_on, sort_key=lambda r: r.based_on or 0),
+        Column("变更说明", lambda r: r.note, tooltip=lambda r: r.note),
+    )

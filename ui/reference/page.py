@@ -1,17 +1,21 @@
 """执法事项与裁量基准 — the reference data every case is handled under: the current release of the
 violation catalog (执法事项), an item's discretion tiers (裁量阶次) and full legal texts, and the
-procedural thresholds (程序阈值). The administrator may edit the thresholds and a tier's fine
-range here, each edit making a new local release, until the district ships releases by sync."""
+procedural thresholds (程序阈值). The administrator (维护执法事项与裁量基准) may add, edit and delete
+items, edit an item's tiers and the thresholds — each save making a new local release — and import
+a release the district published, until the district ships releases by sync. Anyone who sees the
+page may list the releases (版本记录) and export the current one to a file."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -36,17 +40,24 @@ from app.reference import (
     TierView,
     categories,
     current_release,
+    export_release,
+    import_release,
     list_items,
     list_releases,
+    read_release,
+    remove_item,
     thresholds,
     tiers_for,
     yuan_short,
 )
-from ui.errors import show_error
+from ui.errors import confirm, show_error
 from ui.forms import search_box
 from ui.icons import icon
-from ui.reference.dialogs import ThresholdsDialog, TierFineDialog
+from ui.reference.dialogs import ThresholdsDialog
+from ui.reference.item_dialog import ItemDialog
 from ui.reference.models import ItemModel, TierModel, fine_text
+from ui.reference.releases import RELEASE_FILTER, ReleasesDialog, release_file_name, write_release_file
+from ui.reference.tiers_dialog import TiersDialog
 
 SYNC_NOTE = (
     "目录和裁量基准暂由本队管理员维护，每次修改生成新的本地修订版本，已办案件仍按原版本；"
@@ -113,9 +124,17 @@ class ReferencePage(QWidget):
         header.addWidget(QLabel("<h2 style='margin:0'>执法事项与裁量基准</h2>"))
         self.release_label = QLabel(objectName="release")
         self.release_label.setStyleSheet("color:#607d8b;margin-left:12px")
-        header.addWidget(self.release_label)
-        header.addStretch(1)
-        self.tier_button = self._button(header, "修改阶次罚款幅度", "edit", self.edit_tier)
+        # Wraps rather than widening the page: a district release may have a long name.
+        self.release_label.setWordWrap(True)
+        header.addWidget(self.release_label, 1)
+        self.history_button = QPushButton(icon("history"), "版本记录")
+        self.history_button.clicked.connect(self.show_releases)
+        header.addWidget(self.history_button)
+        self.import_button = self._button(header, "导入区局发布…", "import", self.import_release_file)
+        self.export_button = QPushButton(icon("export"), "导出当前版本…")
+        self.export_button.setToolTip("把当前版本的目录、裁量基准和程序阈值保存为 JSON 文件")
+        self.export_button.clicked.connect(self.export_release_file)
+        header.addWidget(self.export_button)
         layout.addLayout(header)
 
         bar = QHBoxLayout()
@@ -128,12 +147,16 @@ class ReferencePage(QWidget):
         bar.addWidget(self.category)
         bar.addWidget(self.count_label)
         bar.addStretch(1)
+        self.add_button = self._button(bar, "新增事项", "add", self.new_item)
+        self.edit_button = self._button(bar, "编辑事项", "edit", self.edit_item)
+        self.remove_button = self._button(bar, "删除事项", "delete", self.delete_item)
         layout.addLayout(bar)
 
         self.items = ItemModel(self)
         self.item_view = _table(self.items, "items")
         self.item_view.setWordWrap(False)
         self.item_view.selectionModel().selectionChanged.connect(self._item_changed)
+        self.item_view.doubleClicked.connect(self._item_double_clicked)
         self.tiers = TierModel(self)
         self.tier_view = _table(self.tiers, "tiers")
         self.tier_view.setWordWrap(True)
@@ -146,7 +169,11 @@ class ReferencePage(QWidget):
         tier_column.setContentsMargins(0, 4, 0, 0)
         self.tier_title = QLabel("裁量基准")
         self.tier_title.setStyleSheet("font-weight:bold;color:#37474f")
-        tier_column.addWidget(self.tier_title)
+        self.tier_title.setWordWrap(True)  # a long item name must not widen the page
+        tier_bar = QHBoxLayout()
+        tier_bar.addWidget(self.tier_title, 1)
+        self.tier_button = self._button(tier_bar, "编辑裁量基准", "tiers", self.edit_tiers)
+        tier_column.addLayout(tier_bar)
         tier_column.addWidget(self.tier_view, 1)
 
         box = QGroupBox("程序阈值")
@@ -183,6 +210,11 @@ class ReferencePage(QWidget):
         body.setSizes([260, 340])
         layout.addWidget(body, 1)
 
+        self.status_label = QLabel(objectName="status")
+        self.status_label.setWordWrap(True)
+        self.status_label.setStyleSheet("color:#2e7d32")
+        self.status_label.hide()
+        layout.addWidget(self.status_label)
         note = QLabel(SYNC_NOTE, objectName="sync_note")
         note.setWordWrap(True)
         note.setStyleSheet("color:#607d8b")
@@ -283,27 +315,166 @@ class ReferencePage(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        self.threshold_button.setEnabled(self.can_edit and self.release is not None)
-        self.tier_button.setEnabled(
-            self.can_edit and self.selected_item() is not None and self.tiers.rowCount() > 0
-        )
+        installed = self.release is not None
+        chosen = self.selected_item() is not None
+        self.threshold_button.setEnabled(self.can_edit and installed)
+        self.tier_button.setEnabled(self.can_edit and chosen)
+        self.add_button.setEnabled(self.can_edit and installed)
+        self.edit_button.setEnabled(self.can_edit and chosen)
+        self.remove_button.setEnabled(self.can_edit and chosen)
+        # Importing is how a catalog gets here when none is installed yet.
+        self.import_button.setEnabled(self.can_edit)
+        self.export_button.setEnabled(installed)
+        self.history_button.setEnabled(installed)
+
+    def _item_double_clicked(self) -> None:
+        if self.edit_button.isEnabled():
+            self.edit_item()
 
     def _tier_double_clicked(self) -> None:
         if self.tier_button.isEnabled():
-            self.edit_tier()
+            self.edit_tiers()
+
+    def set_status(self, text: str) -> None:
+        """The page's status line: what the last edit, import or export did."""
+        self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
+
+    def _saved(self, what: str, release_no: int, before: int | None) -> None:
+        if release_no == before:
+            self.set_status(f"{what}：内容没有改动，未生成新版本。")
+        else:
+            self.set_status(f"{what}，已生成第 {release_no} 版（本地修订）。")
+
+    def _show_item(self, code: str) -> None:
+        """Reload and select ``code``, clearing the filters if they hide it."""
+        self.refresh()
+        if self.items.find(lambda i: i.code == code) < 0:
+            self.search.blockSignals(True)
+            self.search.clear()
+            self.search.blockSignals(False)
+            self.category.setCurrentIndex(0)
+            self.refresh_items()
+        self.select_item(code)
 
     # --- editing (管理员) -------------------------------------------------------------------
-    def edit_thresholds(self) -> None:
-        if ThresholdsDialog.ask(self.ctx, self.actor, self.limits, self) is not None:
-            self.refresh()
+    def _before(self) -> int | None:
+        return self.release.release_no if self.release is not None else None
 
-    def edit_tier(self) -> None:
+    def new_item(self) -> None:
+        before = self._before()
+        with self.ctx.read() as session:
+            names = categories(session)
+        saved = ItemDialog.ask(self.ctx, self.actor, None, names, self)
+        if saved is not None:
+            self._show_item(saved.code)
+            self._saved(f"已新增事项 {saved.code} {saved.name}", saved.release_no, before)
+
+    def edit_item(self) -> None:
         item = self.selected_item()
         if item is None:
             return
-        saved = TierFineDialog.ask(
+        before = self._before()
+        with self.ctx.read() as session:
+            names = categories(session)
+        saved = ItemDialog.ask(self.ctx, self.actor, item, names, self)
+        if saved is not None:
+            self._show_item(saved.code)
+            self._saved(f"已保存事项 {saved.code} {saved.name}", saved.release_no, before)
+
+    def delete_item(self) -> None:
+        item = self.selected_item()
+        if item is None:
+            return
+        if not confirm(
+            self,
+            "删除执法事项",
+            f"从执法事项目录中删除“{item.code} {item.name}”？\n\n"
+            "删除后生成新的本地修订版本，新案件不能再选用该事项；已按旧版本办理的案件不受影响。",
+        ):
+            return
+        row = self.item_view.selectionModel().selectedRows()[0].row()
+        try:
+            with self.ctx.unit_of_work(self.actor, f"删除执法事项：{item.code} {item.name}") as session:
+                release = remove_item(session, self.actor, item.code)
+        except Exception as exc:
+            show_error(self, exc, "无法删除执法事项")
+            return
+        self.refresh()
+        # The row that took its place is selected, so several items can be removed in a row.
+        if self.items.rowCount():
+            self.item_view.selectRow(min(row, self.items.rowCount() - 1))
+        self.set_status(f"已删除事项 {item.code} {item.name}，已生成第 {release.release_no} 版（本地修订）。")
+
+    def edit_tiers(self) -> None:
+        item = self.selected_item()
+        if item is None:
+            return
+        before = self._before()
+        saved = TiersDialog.ask(
             self.ctx, self.actor, item, self.tiers.rows(), max(self.selected_tier(), 0), self
         )
         if saved is not None:
             self.refresh()
             self.select_item(item.code)
+            release_no = saved[0].release_no if saved else before or 0
+            self._saved(f"已保存 {item.code} {item.name} 的裁量基准", release_no, before)
+
+    def edit_thresholds(self) -> None:
+        before = self._before()
+        if ThresholdsDialog.ask(self.ctx, self.actor, self.limits, self) is not None:
+            self.refresh()
+            if self.release is not None:
+                self._saved("已保存程序阈值", self.release.release_no, before)
+
+    # --- releases ---------------------------------------------------------------------------
+    def show_releases(self) -> None:
+        ReleasesDialog.show_for(self.ctx, self)
+
+    def import_release_file(self) -> None:
+        """导入区局发布: read and check the file, confirm what it holds, install it as the newest release."""
+        name, _filter = QFileDialog.getOpenFileName(self, "导入区局发布的基准数据", "", RELEASE_FILTER)
+        if not name:
+            return
+        path = Path(name)
+        try:
+            data = read_release(path)  # checked whole before anything is asked or written
+        except Exception as exc:
+            show_error(self, exc, "无法导入基准数据")
+            return
+        title = f"第 {data.release_no} 版" + (f"“{data.name}”" if data.name else "")
+        published = f"（{data.published:%Y-%m-%d} 发布）" if data.published else ""
+        if not confirm(
+            self,
+            "导入区局发布",
+            f"导入{title}{published}，共 {len(data.items)} 个执法事项？\n\n"
+            "导入后新办案件按此版本的目录、裁量基准和程序阈值办理；已办案件仍按原版本。"
+            "导入后不能退回旧版本。",
+        ):
+            return
+        try:
+            with self.ctx.unit_of_work(self.actor, f"导入基准数据第 {data.release_no} 版") as session:
+                release = import_release(session, self.actor, path)
+                count = len(list_items(session, release_no=release.release_no))
+        except Exception as exc:
+            show_error(self, exc, "无法导入基准数据")
+            return
+        self.refresh()
+        self.set_status(f"已导入{release.title}，共 {count} 个执法事项。")
+
+    def export_release_file(self) -> None:
+        """导出当前版本: the current release as a catalog file (UTF-8 JSON)."""
+        if self.release is None:
+            return
+        suggested = str(Path.home() / release_file_name(self.release.release_no))
+        name, _filter = QFileDialog.getSaveFileName(self, "导出当前版本", suggested, RELEASE_FILTER)
+        if not name:
+            return
+        try:
+            with self.ctx.read() as session:
+                data = export_release(session)
+            written = write_release_file(Path(name), data)
+        except Exception as exc:
+            show_error(self, exc, "无法导出基准数据")
+            return
+        self.set_status(f"已将第 {data['release']} 版导出到 {written}")

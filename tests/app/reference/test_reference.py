@@ -26,6 +26,7 @@ from app.reference import (
     RateRange,
     Thresholds,
     TierInput,
+    add_item,
     categories,
     check_fine,
     current_release,
@@ -431,6 +432,21 @@ def test_removing_an_item_tombstones_it_in_the_new_release_only(ctx: AppContext,
         assert verify(s).ok
     with pytest.raises(NotFoundError), ctx.unit_of_work(admin) as s:
         remove_item(s, admin, "NO-SUCH")
+
+
+def test_adding_an_item_refuses_a_code_already_in_use(ctx: AppContext, admin: Actor) -> None:
+    before = counts(ctx)
+    with (
+        pytest.raises(ValidationError, match="编码 SZ-003 已被事项") as refused,
+        ctx.unit_of_work(admin) as s,
+    ):
+        add_item(s, admin, road_item(code=" SZ-003 "))
+    assert refused.value.field == "code" and counts(ctx) == before
+    with ctx.unit_of_work(admin) as s:
+        added = add_item(s, admin, road_item())
+    assert added.code == "T-001" and added.release_no == 2
+    with ctx.read() as s:
+        assert [t.name for t in tiers_for(s, "T-001")] == list(STANDARD_TIER_NAMES)
 
 
 def test_item_validation_says_what_to_fix(ctx: AppContext, admin: Actor) -> None:
