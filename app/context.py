@@ -117,6 +117,12 @@ def open_data_dir(data_dir: Path) -> AppContext:
             f"数据库“{data_dir / DB_FILE}”无法打开或升级（{exc.__class__.__name__}）。"
             "请确认它是 SquadDesk 的数据文件，必要时从备份恢复。"
         ) from exc
+    # Every session that can write cases comes from the factories made below, so importing the
+    # due-date index here registers its flush listener (on db.hooks.AuditedSession) before any
+    # such session exists. Imported here, not at the top: app.cases imports app.squad, which
+    # imports this module.
+    from app.cases.due import ensure_due_index
+
     plain = sessionmaker(bind=writer(engine))
     with plain() as session, session.begin():
         device_id = _meta(session, "device_id")
@@ -125,6 +131,8 @@ def open_data_dir(data_dir: Path) -> AppContext:
             session.add(LocalMeta(key="device_id", value=device_id))
         squad_id = _meta(session, "squad_id")
         last_hlc = session.scalar(select(func.max(ChangeLogEntry.hlc)))
+        # A derived cache, rebuilt when new, stale or out of step with the cases (see there).
+        ensure_due_index(session)
     clock = HybridLogicalClock(last=HlcStamp.parse(last_hlc) if last_hlc else None)
     info = {"device_id": device_id, "clock": clock, "squad_id": squad_id}
     return AppContext(

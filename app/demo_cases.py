@@ -17,6 +17,17 @@ from sqlalchemy.orm import Session
 
 from app.auth.roles import SYSTEM, Actor, Role
 from app.cases.machine import StepKind
+from app.cases.measures import (
+    Instalment,
+    ItemLine,
+    PreservationOutcome,
+    approve_instalments,
+    hand_over_cash,
+    handle_preservation,
+    pay_instalment,
+    preserve_evidence,
+    seize,
+)
 from app.cases.service import (
     CaseOpening,
     PenaltyProposal,
@@ -28,6 +39,7 @@ from app.cases.service import (
     decide_on_the_spot,
     file_case,
     file_spot_record,
+    get_case,
     legal_review,
     mark_not_applicable,
     open_case_from_lead,
@@ -209,11 +221,23 @@ def fill_demo_cases(
     b.to_notice(served, 30, 28, "一般", 4000)
     b.decide_fine(served, 25, 10, "一般", 4000)
     serve(s, b.clerk, served, b.day(8), "直接送达", "林晓燕")
+    # 分期缴纳 (APL 66): three instalments approved, the first paid.
+    schedule = (
+        Instalment(b.day(2), 150_000),
+        Instalment(b.day(-28), 150_000),
+        Instalment(b.day(-58), 100_000),
+    )
+    approve_instalments(
+        s, b.leader, served, b.day(6), b.day(7), schedule, "当事人经营困难，提交了书面申请及收入证明"
+    )
+    pay_instalment(s, b.clerk, served, b.day(3), 150_000, f"4401{rng.randint(10**9, 10**10 - 1)}")
 
     for ago, who, item, title, tier, fine, collected in (
         (40, "郑少波", "SR-001", "擅自在人行道摆摊经营", "轻微", 50, True),
     ):
         case_id = spot(ago, who, item, title, tier, fine, collected)
+        if collected:
+            hand_over_cash(s, b.clerk, case_id, b.day(ago - 1), f"JK{rng.randint(10**7, 10**8 - 1)}")
         file_spot_record(s, b.clerk, case_id, b.day(ago - 1))
 
     # ---- decided with legal review, awaiting service -------------------------------------------
@@ -290,6 +314,8 @@ def fill_demo_cases(
         (21, "何美玲", "SR-005", "随意丢弃烟头等废弃物", "轻微", 20, True),
     ):
         case_id = spot(ago, who, item, title, tier, fine, collected)
+        if collected:
+            hand_over_cash(s, b.clerk, case_id, b.day(ago - 1), f"JK{rng.randint(10**7, 10**8 - 1)}")
         file_spot_record(s, b.clerk, case_id, b.day(ago - 1))
 
     closed = b.lead(15, LeadSource.PATROL, "沙美村 5 巷", "巡查发现巷内堆放杂物。")
@@ -315,10 +341,38 @@ def fill_demo_cases(
         LeadSource.COMPLAINT,
     )
     b.investigate(investigated, 9, 7)  # 待调查终结
+    # 先行登记保存 (APL 56) of the awning's parts, handled within 7 working days.
+    preserve_evidence(
+        s,
+        b.leader,
+        investigated,
+        b.day(8),
+        b.pair(),
+        (ItemLine("雨棚钢架", 6, "根"), ItemLine("防水帆布", 1, "卷")),
+        "当事人拟自行拆除，证据可能灭失",
+        "车陂路 233 号门前",
+    )
+    preservation = next(
+        st for st in get_case(s, b.leader, investigated).steps if st.kind is StepKind.PRESERVATION
+    )
+    handle_preservation(
+        s, b.leader, investigated, preservation.id, b.day(4), PreservationOutcome.RETURN, "已拍照、记录后退还"
+    )
     filed = b.open(
         6, "SZ-001", party["刘德胜"], "擅自占用城市道路设置广告牌", "车陂南路 20 号", LeadSource.GRID
     )
     file_case(s, b.leader, filed, b.day(5))  # 调查取证中
+    # 扣押 (ACL 18, 24): the sign taken away and kept; the 30-day clock runs.
+    seize(
+        s,
+        b.leader,
+        filed,
+        b.day(4),
+        b.pair(),
+        (ItemLine("落地广告牌", 2, "块"),),
+        "车陂街综合行政执法队暂扣物品仓库",
+        "广告牌占用人行道，当事人拒不自行移除",
+    )
 
     # ---- leads still awaiting triage, and the newest cases ------------------------------------
     b.lead(3, LeadSource.PATROL, "车陂北街与车陂路交界", "商铺在门前空地搭建雨棚，疑未经批准。")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.roles import Actor, Permission
 from app.cases.clocks import ClockState
-from app.cases.timing import due_clocks
+from app.cases.due import due_clocks
 from app.certificates import Alert, list_certificates
 from app.settings import Settings
 from app.training import yearly_hours

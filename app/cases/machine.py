@@ -12,6 +12,10 @@ Ordinary procedure (普通程序, DOMAIN.md): 立案 → 调查取证 → 调查
 陈述申辩 → 听证 → 集体讨论 → 决定 → 送达 → 执行 → 结案 → 归档.
 Summary procedure (简易程序, APL 51–52): 当场处罚决定 → 备案 → 归档.
 
+Side measures (``SIDE_STEPS``: 先行登记保存, 查封扣押, 暂缓/分期缴纳, 催告, 申请法院强制执行, 当场收缴
+罚款交纳) are step rows too, but no step of the machine: they run beside the procedure, so they
+never move the stage (:mod:`app.cases.measures` records them and holds their rules).
+
 Pure Python: unit-tested without a database.
 """
 
@@ -43,6 +47,18 @@ class StepKind(StrEnum):
     ARCHIVE = "archive"  # 归档
     SPOT_DECISION = "spot_decision"  # 当场处罚决定（简易程序）
     RECORD_FILING = "record_filing"  # 备案（简易程序）
+    # Side measures (附随措施): recorded beside the procedure, never moving the stage.
+    PRESERVATION = "preservation"  # 先行登记保存（APL 56）
+    PRESERVATION_HANDLING = "preservation_handling"  # 先行登记保存处理决定
+    SEIZURE = "seizure"  # 查封、扣押（ACL 18、24）
+    SEIZURE_EXTENSION = "seizure_extension"  # 查封、扣押延期（ACL 25）
+    SEIZURE_RELEASE = "seizure_release"  # 解除查封、扣押或处理（ACL 27、28）
+    DEFERRAL = "deferral"  # 暂缓缴纳罚款（APL 66）
+    INSTALMENTS = "instalments"  # 分期缴纳罚款（APL 66）
+    INSTALMENT_PAYMENT = "instalment_payment"  # 分期缴纳一期
+    REMINDER = "reminder"  # 催告书送达（ACL 35、54）
+    COURT_APPLICATION = "court_application"  # 申请人民法院强制执行（ACL 53）
+    CASH_HANDOVER = "cash_handover"  # 当场收缴的罚款交至行政机关（APL 71）
 
     @property
     def label(self) -> str:
@@ -66,6 +82,17 @@ STEP_LABELS: Final = MappingProxyType(
         StepKind.ARCHIVE: "归档",
         StepKind.SPOT_DECISION: "当场处罚决定",
         StepKind.RECORD_FILING: "备案",
+        StepKind.PRESERVATION: "先行登记保存",
+        StepKind.PRESERVATION_HANDLING: "先行登记保存处理决定",
+        StepKind.SEIZURE: "查封扣押",
+        StepKind.SEIZURE_EXTENSION: "查封扣押延期",
+        StepKind.SEIZURE_RELEASE: "解除查封扣押或处理",
+        StepKind.DEFERRAL: "暂缓缴纳罚款",
+        StepKind.INSTALMENTS: "分期缴纳罚款",
+        StepKind.INSTALMENT_PAYMENT: "分期缴款",
+        StepKind.REMINDER: "催告",
+        StepKind.COURT_APPLICATION: "申请法院强制执行",
+        StepKind.CASH_HANDOVER: "当场收缴罚款交纳",
     }
 )
 
@@ -190,6 +217,42 @@ LEADER_APPROVED_STEPS: Final = frozenset(
     {StepKind.FILING, StepKind.CONCLUSION, StepKind.DECISION, StepKind.CLOSURE}
 )
 
+#: Side measures (附随措施) of a case — preservation, seizure, deferral and instalments, reminder,
+#: court application, cash handover. They are recorded beside the procedure by
+#: :mod:`app.cases.measures`: in no procedure's ``STEPS``, so they never move the stage, are never
+#: a next action and are refused by ``advance``; their own rules (and clocks) are the measures'.
+SIDE_STEPS: Final = frozenset(
+    {
+        StepKind.PRESERVATION,
+        StepKind.PRESERVATION_HANDLING,
+        StepKind.SEIZURE,
+        StepKind.SEIZURE_EXTENSION,
+        StepKind.SEIZURE_RELEASE,
+        StepKind.DEFERRAL,
+        StepKind.INSTALMENTS,
+        StepKind.INSTALMENT_PAYMENT,
+        StepKind.REMINDER,
+        StepKind.COURT_APPLICATION,
+        StepKind.CASH_HANDOVER,
+    }
+)
+
+#: Side measures the leader approves (负责人批准): preservation and its handling (APL 56),
+#: seizure, its extension and its release (ACL 18, 25, 27), deferral and instalments (APL 66),
+#: the application to court (ACL 53, signed by the head of the enforcing body).
+LEADER_APPROVED_MEASURES: Final = frozenset(
+    {
+        StepKind.PRESERVATION,
+        StepKind.PRESERVATION_HANDLING,
+        StepKind.SEIZURE,
+        StepKind.SEIZURE_EXTENSION,
+        StepKind.SEIZURE_RELEASE,
+        StepKind.DEFERRAL,
+        StepKind.INSTALMENTS,
+        StepKind.COURT_APPLICATION,
+    }
+)
+
 #: A closed case reopened (leader only) goes back to the stage before its closure.
 REOPENABLE: Final = frozenset({CaseStage.CLOSED, CaseStage.ARCHIVED})
 
@@ -236,6 +299,8 @@ def advance(case: CaseState, step: StepKind, status: StepStatus, reason: str = "
     A step recorded as not applicable needs a reason and must be one of ``OPTIONAL_STEPS``.
     """
     procedure, stage = _parse(case)
+    if step in SIDE_STEPS:
+        raise ValidationError(f"“{step.label}”是案件的附随措施，不是办案环节，请在相应措施中登记。")
     if step not in STEPS[procedure]:
         which = "简易程序" if procedure is Procedure.SUMMARY else "普通程序"
         raise ValidationError(f"{which}案件没有“{step.label}”环节。")
@@ -275,9 +340,11 @@ def steps_taken(procedure: Procedure, stage: CaseStage) -> tuple[StepKind, ...]:
 
 
 __all__ = [
+    "LEADER_APPROVED_MEASURES",
     "LEADER_APPROVED_STEPS",
     "OPTIONAL_STEPS",
     "REOPENABLE",
+    "SIDE_STEPS",
     "STAGE_LABELS",
     "STEPS",
     "STEP_LABELS",

@@ -12,6 +12,10 @@ because the records can change afterwards (a certificate's validity corrected in
 tier edited in the case's release, data synced from another device) and because the reviewer
 judges the dossier as it stands, not as it was typed.
 
+Side measures are checked too: preserved evidence handled before the decision and within 7
+working days (APL 56), seizures released or handled before closure and within their period
+(ACL 25, 27), cash collected on the spot handed in within 2 working days (APL 71).
+
 Not checked yet: documents (文书) — a main step without its document, unsealed key documents,
 page numbers, contents and binding order. Documents and their templates come in a later issue;
 until they are recorded nothing here can show them, so no finding pretends to.
@@ -28,9 +32,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.roles import Actor, Permission, require
-from app.calendar import calendar_for
-from app.cases.clocks import ClockKind
-from app.cases.machine import LEADER_APPROVED_STEPS, StepKind
+from app.calendar import WorkCalendar, calendar_for
+from app.cases.clocks import Clock, ClockKind, Extension
+from app.cases.machine import LEADER_APPROVED_MEASURES, LEADER_APPROVED_STEPS, SIDE_STEPS, StepKind
 from app.cases.service import MIN_OFFICERS, legal_review_triggers
 from app.cases.timing import compute
 from app.errors import DomainError, NotFoundError
@@ -72,9 +76,11 @@ class Finding:
         return self.step.label if self.step is not None else "当事人信息"
 
 
-#: Steps that are enforcement acts and need two officers who may enforce on the day (APL 42, 55).
-#: A collective discussion lists leaders attending, not enforcement officers.
-OFFICER_STEPS = frozenset({StepKind.INVESTIGATION, StepKind.SPOT_DECISION})
+#: Steps that are enforcement acts and need two officers who may enforce on the day (APL 42, 55;
+#: ACL 18 for seizure). A collective discussion lists leaders attending, not enforcement officers.
+OFFICER_STEPS = frozenset(
+    {StepKind.INVESTIGATION, StepKind.SPOT_DECISION, StepKind.PRESERVATION, StepKind.SEIZURE}
+)
 
 
 def _data(step: CaseStep) -> dict[str, Any]:
@@ -153,10 +159,14 @@ def _fine(session: Session, case: Case, party: Party | None, live: dict[StepKind
 
 
 def _order(steps: list[CaseStep], case: Case) -> list[Finding]:
+    """The procedure steps in order of their dates. Side measures run beside the procedure and
+    are checked against their own anchors (``_measures``)."""
     out: list[Finding] = []
     previous: CaseStep | None = None
     for step in steps:
         kind = StepKind(step.kind)
+        if kind in SIDE_STEPS:
+            continue
         if previous is not None and step.performed_on < previous.performed_on:
             out.append(
                 Finding(
@@ -175,6 +185,85 @@ def _order(steps: list[CaseStep], case: Case) -> list[Finding]:
                 StepKind.FILING,
             )
         )
+    return out
+
+
+def _measures(case: Case, steps: list[CaseStep], calendar: WorkCalendar) -> list[Finding]:
+    """Preservations handled, seizures released or handled, cash handed in — and in time."""
+    out: list[Finding] = []
+    decided = any(s.kind == StepKind.DECISION.value for s in steps)
+
+    def ending(kind: StepKind, link: str, step: CaseStep) -> CaseStep | None:
+        return next((s for s in steps if s.kind == kind.value and _data(s).get(link) == step.id), None)
+
+    for step in steps:
+        day = step.performed_on.isoformat()
+        if step.kind == StepKind.PRESERVATION.value:
+            handling = ending(StepKind.PRESERVATION_HANDLING, "preservation_id", step)
+            due = Clock(ClockKind.PRESERVATION_DECISION, step.performed_on).due(calendar).day
+            if handling is None and decided:
+                out.append(
+                    Finding(
+                        Severity.VETO,
+                        f"先行登记保存（{day}）的物品未作出处理决定，即作出了案件处理决定（《行政处罚法》第五十六条）。",
+                        StepKind.PRESERVATION_HANDLING,
+                    )
+                )
+            elif handling is not None and handling.performed_on > due:
+                out.append(
+                    Finding(
+                        Severity.FORM,
+                        f"先行登记保存（{day}）的处理决定于 {handling.performed_on.isoformat()} 作出，"
+                        f"超过 7 个工作日的期限 {due.isoformat()}（《行政处罚法》第五十六条）。",
+                        StepKind.PRESERVATION_HANDLING,
+                    )
+                )
+        elif step.kind == StepKind.SEIZURE.value:
+            release = ending(StepKind.SEIZURE_RELEASE, "seizure_id", step)
+            extensions = [
+                Extension(int(_data(e)["days"]), e.approved_by_name or "未记录", e.opinion or "延长")
+                for e in steps
+                if e.kind == StepKind.SEIZURE_EXTENSION.value and _data(e).get("seizure_id") == step.id
+            ]
+            due = Clock(ClockKind.SEIZURE, step.performed_on, extensions=extensions).due(calendar).day
+            if release is None and decided:
+                out.append(
+                    Finding(
+                        Severity.VETO,
+                        f"查封扣押（{day}）的财物在作出决定后仍未解除或处理（《行政强制法》第二十七条、第二十八条），"
+                        "结案前须登记解除或处理。",
+                        StepKind.SEIZURE_RELEASE,
+                    )
+                )
+            elif release is not None and release.performed_on > due:
+                out.append(
+                    Finding(
+                        Severity.FORM,
+                        f"查封扣押（{day}）至 {release.performed_on.isoformat()} 才解除或处理，"
+                        f"超过查封扣押期限 {due.isoformat()}（《行政强制法》第二十五条）。",
+                        StepKind.SEIZURE_RELEASE,
+                    )
+                )
+        elif step.kind == StepKind.SPOT_DECISION.value and _data(step).get("collected_on_spot"):
+            handover = next((s for s in steps if s.kind == StepKind.CASH_HANDOVER.value), None)
+            due = Clock(ClockKind.CASH_HANDOVER, step.performed_on).due(calendar).day
+            if handover is None:
+                out.append(
+                    Finding(
+                        Severity.FORM,
+                        f"{day} 当场收缴的罚款没有登记交至行政机关（《行政处罚法》第七十一条）。",
+                        StepKind.CASH_HANDOVER,
+                    )
+                )
+            elif handover.performed_on > due:
+                out.append(
+                    Finding(
+                        Severity.FORM,
+                        f"{day} 当场收缴的罚款于 {handover.performed_on.isoformat()} 才交至行政机关，"
+                        f"超过 2 个工作日的期限 {due.isoformat()}（《行政处罚法》第七十一条）。",
+                        StepKind.CASH_HANDOVER,
+                    )
+                )
     return out
 
 
@@ -228,6 +317,8 @@ def precheck(session: Session, actor: Actor, case_id: str) -> list[Finding]:
     findings += _fine(session, case, party, live)
     findings += _order(steps, case)
     findings += party_findings
+    calendar = calendar_for(session)
+    findings += _measures(case, steps, calendar)
 
     ordinary = case.procedure == Procedure.ORDINARY.value
     decision = live.get(StepKind.DECISION)
@@ -264,7 +355,7 @@ def precheck(session: Session, actor: Actor, case_id: str) -> list[Finding]:
                 select(CasePause).where(CasePause.case_id == case.id, CasePause.deleted.is_(False))
             )
         )
-        clocks = compute(case, all_steps, pauses, calendar_for(session), case.decided_on)
+        clocks = compute(case, all_steps, pauses, calendar, case.decided_on)
         clock = next((c for c in clocks if c.kind is ClockKind.DECISION), None)
         if clock is not None and case.decided_on > clock.due:
             findings.append(
@@ -282,7 +373,7 @@ def precheck(session: Session, actor: Actor, case_id: str) -> list[Finding]:
         if step.status == StepStatus.NOT_APPLICABLE.value and not step.reason.strip():
             findings.append(Finding(Severity.FORM, f"“{kind.label}”记为不适用，但没有写明理由。", kind))
         if (
-            kind in LEADER_APPROVED_STEPS
+            (kind in LEADER_APPROVED_STEPS or kind in LEADER_APPROVED_MEASURES)
             and step.status == StepStatus.DONE.value
             and not step.approved_by_name
         ):

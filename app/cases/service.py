@@ -3,7 +3,9 @@
 The order of the steps is :mod:`app.cases.machine`'s; the legal rules of each step are here, and
 every refusal names the person, amount or date at fault. Every write goes through the ORM inside
 the caller's unit of work, so the flush hook puts each step into the change log and the audit
-chain. Leader approvals (filing, conclusion, decision, closure, reopening) need
+chain. Side measures (preservation, seizure, deferral, instalments, reminder, court application,
+cash handover) are :mod:`app.cases.measures`'s. Leader approvals (filing, conclusion, decision,
+closure, reopening) need
 ``APPROVE_CASES``; the work of the case ``HANDLE_CASES``; the legal review ``LEGAL_REVIEW`` and a
 reviewer holding a 法律职业资格.
 
@@ -26,6 +28,7 @@ from app.auth.roles import Actor, Permission, require
 from app.calendar import calendar_for
 from app.cases.clocks import Clock, ClockKind, late_fee_fen, limitation_check, subtract_working_days
 from app.cases.machine import (
+    SIDE_STEPS,
     CaseStage,
     NextAction,
     StepKind,
@@ -212,7 +215,13 @@ def _types(case: Case) -> tuple[PenaltyType, ...]:
 
 
 def _last_day(session: Session, case: Case) -> dt.date | None:
-    days = [s.performed_on for s in _steps(session, case.id) if s.status != StepStatus.WITHDRAWN.value]
+    """The day of the last procedure step. Side measures (preservation, instalments …) have their
+    own order rules in :mod:`app.cases.measures` and do not hold the procedure back."""
+    days = [
+        s.performed_on
+        for s in _steps(session, case.id)
+        if s.status != StepStatus.WITHDRAWN.value and StepKind(s.kind) not in SIDE_STEPS
+    ]
     return max(days) if days else None
 
 
@@ -242,6 +251,39 @@ def _record(
     """Write one step and move the case on; the machine refuses a step out of order first."""
     after = advance(case, kind, status, reason)
     _not_before_last(session, case, on, kind)
+    step = _write_step(
+        session,
+        actor,
+        case,
+        kind,
+        on,
+        status=status,
+        reason=reason,
+        data=data,
+        approved=approved,
+        opinion=opinion,
+        officers=officers,
+    )
+    case.stage = after.value
+    return step
+
+
+def _write_step(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    kind: StepKind,
+    on: dt.date,
+    *,
+    status: StepStatus = StepStatus.DONE,
+    reason: str = "",
+    data: Mapping[str, Any] | None = None,
+    approved: bool = False,
+    opinion: str = "",
+    officers: Sequence[Member] = (),
+) -> CaseStep:
+    """The step row with its officers, next in the case's order; no rule checked, the stage
+    untouched (``_record`` for procedure steps, :mod:`app.cases.measures` for side measures)."""
     seq = (session.scalar(select(func.max(CaseStep.seq)).where(CaseStep.case_id == case.id)) or 0) + 1
     name = actor.display_name or actor.username
     step = CaseStep(
@@ -263,7 +305,6 @@ def _record(
     session.flush()
     for i, member in enumerate(officers):
         session.add(CaseStepOfficer(step_id=step.id, member_id=member.id, role="主办" if i == 0 else "协办"))
-    case.stage = after.value
     return step
 
 
@@ -827,6 +868,11 @@ def decide(session: Session, actor: Actor, case_id: str, on: dt.date, decision: 
                     f"请在 {end.isoformat()} 之后决定，或记录当事人书面放弃听证（《行政处罚法》第六十四条）。",
                     field="decided_on",
                 )
+    # Preserved evidence must be handled first (APL 56). Imported here because
+    # app.cases.measures builds on this module.
+    from app.cases.measures import check_measures_before_decision
+
+    check_measures_before_decision(session, case, on)
     if decision.outcome is Outcome.FIRST_VIOLATION_NO_PENALTY:
         earlier = _earlier_violation(session, case)
         if earlier is not None:
@@ -891,6 +937,35 @@ def record_payment(
     advance(case, StepKind.EXECUTION, StepStatus.DONE)
     if case.served_on is None:
         raise ValidationError(f"{case.number}的决定书尚未送达，不能登记缴款。")
+    # Instalments (分期缴纳, APL 66) are paid one by one as side measures; execution is then their
+    # settlement. Imported here because app.cases.measures builds on this module.
+    from app.cases.measures import instalment_settlement
+
+    settlement = instalment_settlement(session, case, on)
+    if settlement is not None:
+        if amount_fen != settlement.total_fen:
+            raise ValidationError(
+                f"{case.number}分期缴纳 {settlement.count} 期共缴 {yuan_short(settlement.total_fen)}"
+                f"（其中加处罚款 {yuan_short(settlement.late_fee_fen)}），登记的 {yuan_short(amount_fen)}不符，请核对各期缴款凭证。",
+                field="amount",
+            )
+        if not receipt_no.strip():
+            raise ValidationError("请填写缴款凭证（银行票据）编号。", field="receipt_no")
+        _record(
+            session,
+            actor,
+            case,
+            StepKind.EXECUTION,
+            on,
+            data={
+                "amount_fen": amount_fen,
+                "late_fee_fen": settlement.late_fee_fen,
+                "receipt_no": receipt_no.strip(),
+                "due": settlement.last_due.isoformat(),
+                "instalments": settlement.count,
+            },
+        )
+        return _view(session, case)
     # The payment clock as the case shows it, so that an approved pause moves the deadline here too.
     payment = next(
         (c for c in clocks_for_case(session, actor, case.id, today=on) if c.kind is ClockKind.PAYMENT), None
@@ -1079,9 +1154,20 @@ def decide_on_the_spot(session: Session, actor: Actor, spot: SpotDecision) -> Ca
 
 
 def file_spot_record(session: Session, actor: Actor, case_id: str, on: dt.date) -> CaseView:
-    """备案: the on-the-spot decision filed with the squad; this closes a summary case."""
+    """备案: the on-the-spot decision filed with the squad; this closes a summary case. Refused
+    while a fine collected on the spot has not been handed in (APL 71: within 2 working days)."""
     require(actor, Permission.HANDLE_CASES)
     case = _get(session, case_id)
+    advance(case, StepKind.RECORD_FILING, StepStatus.DONE)
+    spot = _step(session, case, StepKind.SPOT_DECISION)
+    if _data(spot).get("collected_on_spot") and _step(session, case, StepKind.CASH_HANDOVER) is None:
+        assert spot is not None
+        due = Clock(ClockKind.CASH_HANDOVER, spot.performed_on).due(calendar_for(session)).day
+        raise ValidationError(
+            f"{case.number}于 {spot.performed_on.isoformat()} 当场收缴罚款 {yuan_short(case.fine_fen)}，"
+            f"尚未登记交至行政机关（应于 {due.isoformat()} 前交纳，《行政处罚法》第七十一条）；"
+            "请先登记罚款交纳，再备案。"
+        )
     _record(session, actor, case, StepKind.RECORD_FILING, on)
     case.closed_on = on
     return _view(session, case)

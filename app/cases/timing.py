@@ -16,8 +16,13 @@ hold property longer. A pause only moves the days it covers, so a clock started 
 ended is untouched, and a clock that follows another (court application after the lawsuit
 period) moves with it.
 
-Clocks for preservation, seizure and reminders need steps not yet recorded by the case service
-(先行登记保存, 查封扣押, 催告); they appear once those steps exist.
+The side measures of :mod:`app.cases.measures` start and stop clocks too: a preservation
+(先行登记保存) starts the 7-working-day handling clock and its handling decision ends it; a seizure
+(查封扣押) the 30-day clock, moved by its one approved extension and ended by its release or
+handling; the reminder (催告书) the party's 10 working days; cash collected on the spot the
+2-working-day handover. An approved deferral (暂缓缴纳) lengthens the payment clock; approved
+instalments (分期缴纳) make it the due day of the next unpaid instalment. A case may hold several
+preservations or seizures: the clock shows the earliest one still open, else the last one.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -47,8 +52,9 @@ from app.cases.clocks import (
     case_clocks,
     check_extension,
 )
-from app.cases.machine import CaseStage, StepKind
+from app.cases.machine import SIDE_STEPS, CaseStage, StepKind
 from app.errors import NotFoundError, ValidationError
+from app.reference import yuan_short
 from db.models.cases import Case, CasePause, CasePauseKind, CaseStep, Outcome, Procedure, StepStatus
 
 #: The clocks a pause of the case stops (see the module docstring for why these and no others).
@@ -83,11 +89,13 @@ class ClockView:
 
 
 def _live(steps: Iterable[CaseStep]) -> dict[StepKind, CaseStep]:
-    """The live (not withdrawn) step of each kind; a later row of a kind wins."""
+    """The live (not withdrawn) procedure step of each kind; a later row of a kind wins. Side
+    measures are not procedure steps: ``measures_of`` reads them."""
     out: dict[StepKind, CaseStep] = {}
     for step in sorted(steps, key=lambda s: s.seq):
-        if step.status != StepStatus.WITHDRAWN.value:
-            out[StepKind(step.kind)] = step
+        kind = StepKind(step.kind)
+        if step.status != StepStatus.WITHDRAWN.value and kind not in SIDE_STEPS:
+            out[kind] = step
     return out
 
 
@@ -95,7 +103,110 @@ def _data(step: CaseStep | None) -> dict[str, Any]:
     return json.loads(step.data) if step is not None and step.data else {}
 
 
-def _events(case: Case, live: Mapping[StepKind, CaseStep]) -> dict[str, dt.date]:
+@dataclass(frozen=True)
+class Measures:
+    """A case's side measures as its clocks read them (:mod:`app.cases.measures` records them)."""
+
+    #: The preservation (先行登记保存) the clock shows: the earliest not yet handled, else the last.
+    preservation: CaseStep | None = None
+    #: Its handling decision, None while unhandled.
+    preservation_end: CaseStep | None = None
+    #: The seizure (查封扣押) the clock shows: the earliest still in force, else the last.
+    seizure: CaseStep | None = None
+    #: Its release or handling, None while in force.
+    seizure_end: CaseStep | None = None
+    #: The approved extensions of that seizure (the law allows one).
+    seizure_extensions: tuple[CaseStep, ...] = ()
+    reminder: CaseStep | None = None
+    court_application: CaseStep | None = None
+    cash_handover: CaseStep | None = None
+    deferral: CaseStep | None = None
+    instalments: CaseStep | None = None
+    #: The instalment payments, in the order paid.
+    instalment_payments: tuple[CaseStep, ...] = field(default=())
+
+    @property
+    def schedule(self) -> list[tuple[dt.date, int]]:
+        """The approved instalments as (due day, amount in fen), in order; empty without any."""
+        rows = _data(self.instalments).get("schedule", [])
+        return [(dt.date.fromisoformat(r["due"]), int(r["amount_fen"])) for r in rows]
+
+    @property
+    def instalments_settled(self) -> bool:
+        return self.instalments is not None and len(self.instalment_payments) >= len(self.schedule)
+
+
+NO_MEASURES: Final = Measures()
+
+#: The side steps that end a preservation or a seizure, and the data key naming the one they end.
+_PRESERVATION_ENDS: Final = frozenset({StepKind.PRESERVATION_HANDLING.value})
+_SEIZURE_ENDS: Final = frozenset({StepKind.SEIZURE_RELEASE.value})
+
+
+def _shown(
+    side: Sequence[CaseStep], kind: StepKind, ends: frozenset[str], link: str
+) -> tuple[CaseStep | None, CaseStep | None]:
+    rows = [s for s in side if s.kind == kind.value]
+    if not rows:
+        return None, None
+    ended: dict[str, CaseStep] = {}
+    for step in side:
+        if step.kind in ends:
+            ended.setdefault(str(_data(step).get(link, "")), step)
+    still = [r for r in rows if r.id not in ended]
+    shown = min(still, key=lambda r: (r.performed_on, r.seq)) if still else rows[-1]
+    return shown, ended.get(shown.id)
+
+
+def measures_of(steps: Iterable[CaseStep]) -> Measures:
+    """The side measures of a case from its step rows (withdrawn rows left out)."""
+    side = sorted(
+        (s for s in steps if s.status != StepStatus.WITHDRAWN.value and StepKind(s.kind) in SIDE_STEPS),
+        key=lambda s: s.seq,
+    )
+    if not side:
+        return NO_MEASURES
+
+    def last(kind: StepKind) -> CaseStep | None:
+        return next((s for s in reversed(side) if s.kind == kind.value), None)
+
+    preservation, preservation_end = _shown(
+        side, StepKind.PRESERVATION, _PRESERVATION_ENDS, "preservation_id"
+    )
+    seizure, seizure_end = _shown(side, StepKind.SEIZURE, _SEIZURE_ENDS, "seizure_id")
+    extensions = tuple(
+        s
+        for s in side
+        if seizure is not None
+        and s.kind == StepKind.SEIZURE_EXTENSION.value
+        and _data(s).get("seizure_id") == seizure.id
+    )
+    instalments = last(StepKind.INSTALMENTS)
+    payments = tuple(
+        s
+        for s in side
+        if instalments is not None
+        and s.kind == StepKind.INSTALMENT_PAYMENT.value
+        and _data(s).get("instalments_id") == instalments.id
+    )
+    return Measures(
+        preservation=preservation,
+        preservation_end=preservation_end,
+        seizure=seizure,
+        seizure_end=seizure_end,
+        seizure_extensions=extensions,
+        reminder=last(StepKind.REMINDER),
+        court_application=last(StepKind.COURT_APPLICATION),
+        cash_handover=last(StepKind.CASH_HANDOVER),
+        deferral=last(StepKind.DEFERRAL),
+        instalments=instalments,
+        instalment_payments=payments,
+    )
+
+
+def _events(
+    case: Case, live: Mapping[StepKind, CaseStep], side: Measures = NO_MEASURES
+) -> dict[str, dt.date]:
     """The dated events the clocks start from, as far as the case's steps record them."""
     events: dict[str, dt.date] = {}
     done = {k for k, s in live.items() if s.status == StepStatus.DONE.value}
@@ -116,6 +227,12 @@ def _events(case: Case, live: Mapping[StepKind, CaseStep]) -> dict[str, dt.date]
             events[Event.NOTICE_RECEIVED] = dt.date.fromisoformat(received)
     if StepKind.HEARING in done:
         events[Event.HEARING] = live[StepKind.HEARING].performed_on
+    if side.preservation is not None:
+        events[Event.PRESERVED] = side.preservation.performed_on
+    if side.seizure is not None:
+        events[Event.SEIZED] = side.seizure.performed_on
+    if side.reminder is not None:
+        events[Event.REMINDER_SERVED] = side.reminder.performed_on
     decided = StepKind.DECISION in done and case.decided_on is not None
     # A transfer (移送) ends the case here: nothing is served or paid.
     if decided and case.outcome != Outcome.TRANSFER.value:
@@ -126,25 +243,31 @@ def _events(case: Case, live: Mapping[StepKind, CaseStep]) -> dict[str, dt.date]
     return events
 
 
-def _done(case: Case, kind: ClockKind, live: Mapping[StepKind, CaseStep]) -> bool:
+def _done(
+    case: Case, kind: ClockKind, live: Mapping[StepKind, CaseStep], side: Measures = NO_MEASURES
+) -> bool:
     """Whether the act the clock guards has been recorded (or no longer can be asked for)."""
     if case.stage in _CLOSED:
         return True
     statement = _data(live.get(StepKind.STATEMENT))
+    executed = StepKind.EXECUTION in live
     guarded: dict[ClockKind, bool] = {
+        ClockKind.PRESERVATION_DECISION: side.preservation_end is not None,
+        ClockKind.SEIZURE: side.seizure_end is not None,
         ClockKind.DECISION: StepKind.DECISION in live,
         ClockKind.HEARING_REQUEST: StepKind.HEARING in live
         or StepKind.DECISION in live
         or bool(statement.get("hearing_requested") or statement.get("hearing_waived")),
         ClockKind.HEARING_NOTICE: StepKind.HEARING in live,
         ClockKind.SERVICE: StepKind.SERVICE in live,
-        ClockKind.CASH_HANDOVER: StepKind.RECORD_FILING in live,
+        # A summary case filed (备案) before handovers were recorded counts as handed over.
+        ClockKind.CASH_HANDOVER: side.cash_handover is not None or StepKind.RECORD_FILING in live,
         # Once the fine is paid nothing is left to enforce: the appeal periods are then only facts.
-        ClockKind.PAYMENT: StepKind.EXECUTION in live,
-        ClockKind.RECONSIDERATION: StepKind.EXECUTION in live,
-        ClockKind.LAWSUIT: StepKind.EXECUTION in live,
-        ClockKind.REMINDER: StepKind.EXECUTION in live,
-        ClockKind.COURT_APPLICATION: StepKind.EXECUTION in live,
+        ClockKind.PAYMENT: executed or side.instalments_settled,
+        ClockKind.RECONSIDERATION: executed,
+        ClockKind.LAWSUIT: executed,
+        ClockKind.REMINDER: executed or side.court_application is not None,
+        ClockKind.COURT_APPLICATION: executed or side.court_application is not None,
     }
     return guarded.get(kind, False)
 
@@ -205,6 +328,103 @@ def _pauses_and_extensions(
     return pauses, extensions
 
 
+def _note(due: Due, text: str) -> Due:
+    return replace(due, explanation=due.explanation + text)
+
+
+def _done_note(due: Due, done: CaseStep | None, what: str) -> Due:
+    """Say when a measure's clock was stopped, and that it was late if it was."""
+    if done is None:
+        return due
+    late = "，已超过期限" if done.performed_on > due.day else ""
+    return _note(due, f"；已于 {done.performed_on.isoformat()} {what}{late}")
+
+
+def _instalment_due(side: Measures) -> Due:
+    """The payment clock under approved instalments: the due day of the next unpaid instalment
+    (the last one once all are paid). The schedule's days are the approved ones: a pause of
+    execution does not move them (a new schedule needs a new approval)."""
+    schedule = side.schedule
+    assert side.instalments is not None and schedule
+    paid = len(side.instalment_payments)
+    head = (
+        f"经{side.instalments.approved_by_name}批准分期缴纳罚款（《行政处罚法》第六十六条），"
+        f"共 {len(schedule)} 期"
+    )
+    if paid >= len(schedule):
+        day = schedule[-1][0]
+        text = f"{head}，已全部缴清（最后一期应于 {day.isoformat()} 前缴纳）"
+    else:
+        day, amount = schedule[paid]
+        text = f"{head}；第 {paid + 1} 期 {yuan_short(amount)}应于 {day.isoformat()} 前缴纳，截止 {day.isoformat()}"
+    return Due(ClockKind.PAYMENT, day, False, False, text)
+
+
+def _dues(
+    case: Case,
+    live: Mapping[StepKind, CaseStep],
+    side: Measures,
+    pause_rows: Sequence[CasePause],
+    calendar: WorkCalendar,
+    today: dt.date,
+) -> dict[ClockKind, Due]:
+    pauses, extensions = _pauses_and_extensions(pause_rows, live)
+    # The one approved extension of a seizure (ACL 25) and an approved deferral (APL 66) are
+    # extensions of their clocks, recorded as side measures rather than ``CasePause`` rows.
+    for step in side.seizure_extensions:
+        extensions[ClockKind.SEIZURE].append(
+            Extension(int(_data(step)["days"]), step.approved_by_name, step.opinion)
+        )
+    if side.deferral is not None:
+        extensions[ClockKind.PAYMENT].append(
+            Extension(
+                int(_data(side.deferral)["days"]), side.deferral.approved_by_name, side.deferral.opinion
+            )
+        )
+    dues: dict[ClockKind, Due] = case_clocks(
+        _events(case, live, side), pauses, extensions, calendar, today=today
+    )
+    if ClockKind.PRESERVATION_DECISION in dues:
+        dues[ClockKind.PRESERVATION_DECISION] = _done_note(
+            dues[ClockKind.PRESERVATION_DECISION], side.preservation_end, "作出处理决定"
+        )
+    if ClockKind.SEIZURE in dues:
+        seizure = dues[ClockKind.SEIZURE]
+        for step in side.seizure_extensions:
+            seizure = _note(
+                seizure,
+                f"；{step.performed_on.isoformat()} 经{step.approved_by_name}批准延长 {_data(step)['days']} 日"
+                f"（{step.opinion}，《行政强制法》第二十五条）",
+            )
+        dues[ClockKind.SEIZURE] = _done_note(seizure, side.seizure_end, "解除或处理")
+    if ClockKind.CASH_HANDOVER in dues:
+        dues[ClockKind.CASH_HANDOVER] = _done_note(
+            dues[ClockKind.CASH_HANDOVER], side.cash_handover, "交至行政机关"
+        )
+    if ClockKind.PAYMENT in dues:
+        if side.instalments is not None and side.schedule:
+            dues[ClockKind.PAYMENT] = _instalment_due(side)
+        elif side.deferral is not None:
+            until = _data(side.deferral)["until"]
+            dues[ClockKind.PAYMENT] = _note(
+                dues[ClockKind.PAYMENT],
+                f"；当事人申请，经{side.deferral.approved_by_name}批准暂缓缴纳至 {until}（《行政处罚法》第六十六条）",
+            )
+    return dues
+
+
+def case_dues(
+    case: Case,
+    steps: Sequence[CaseStep],
+    pause_rows: Sequence[CasePause],
+    calendar: WorkCalendar,
+    today: dt.date,
+) -> dict[ClockKind, Due]:
+    """The due days of the case's clocks with their pauses, extensions and side measures (the
+    measures' services read the payment and reminder due days here, as ``compute`` shows them)."""
+    return _dues(case, _live(steps), measures_of(steps), pause_rows, calendar, today)
+
+
 def compute(
     case: Case,
     steps: Sequence[CaseStep],
@@ -215,8 +435,8 @@ def compute(
 ) -> list[ClockView]:
     """The clocks of one case from rows already loaded (shared by the one-case and to-do queries)."""
     live = _live(steps)
-    pauses, extensions = _pauses_and_extensions(pause_rows, live)
-    dues: dict[ClockKind, Due] = case_clocks(_events(case, live), pauses, extensions, calendar, today=today)
+    side = measures_of(steps)
+    dues = _dues(case, live, side, pause_rows, calendar, today)
     out: list[ClockView] = []
     for kind, due in dues.items():
         if not _applies(case, kind):
@@ -231,7 +451,7 @@ def compute(
                 provisional=due.provisional,
                 paused=due.paused,
                 explanation=due.explanation,
-                state=state_of(due.day, today, calendar, _done(case, kind, live), within),
+                state=state_of(due.day, today, calendar, _done(case, kind, live, side), within),
                 binds_party=period.binds_party,
             )
         )
@@ -350,6 +570,17 @@ def resume_case(session: Session, actor: Actor, case_id: str, end: dt.date) -> C
     return row
 
 
+#: Clocks lengthened through their own measure, which records what the law requires of it.
+_MEASURE_EXTENSIONS: Final = MappingProxyType(
+    {
+        ClockKind.SEIZURE: "查封扣押期限的延长请通过“查封扣押延期”登记：须经负责人批准，只能延长一次，"
+        "且不超过 30 日（《行政强制法》第二十五条）。",
+        ClockKind.PAYMENT: "罚款缴纳期限不能直接延长：当事人确有经济困难的，凭其书面申请经批准暂缓或者分期缴纳"
+        "（《行政处罚法》第六十六条），请通过“暂缓缴纳罚款”或“分期缴纳罚款”登记。",
+    }
+)
+
+
 def extend_case_period(
     session: Session, actor: Actor, case_id: str, kind: ClockKind, days: int, reason: str
 ) -> CasePause:
@@ -358,6 +589,8 @@ def extend_case_period(
     require(actor, Permission.APPROVE_CASES)
     case = _get(session, case_id)
     _open_for_changes(case)
+    if kind in _MEASURE_EXTENSIONS:
+        raise ValidationError(_MEASURE_EXTENSIONS[kind], field="clock")
     clean = reason.strip()
     if not clean:
         raise ValidationError("延长期限须写明理由。", field="reason")
@@ -386,51 +619,16 @@ def extend_case_period(
     return row
 
 
-def due_clocks(
-    session: Session, actor: Actor, today: dt.date, within_working_days: int = AMBER_WORKING_DAYS
-) -> list[tuple[str, ClockView]]:
-    """The start page's to-do list: amber and red clocks of open cases, most urgent first.
-
-    Three queries whatever the number of cases — open cases, their steps, their pauses (the
-    steps and pauses by a subquery on the open cases, not one query per case) — plus the
-    calendar's overrides.
-    """
-    require(actor, Permission.VIEW_CASES)
-    session.flush()
-    # IN over the open stages rather than NOT IN the closed ones, so SQLite can use the stage index.
-    open_stages = [stage.value for stage in CaseStage if stage.value not in _CLOSED]
-    open_ids = select(Case.id).where(Case.stage.in_(open_stages), Case.deleted.is_(False))
-    cases = list(session.scalars(select(Case).where(Case.id.in_(open_ids))))
-    if not cases:
-        return []
-    steps: dict[str, list[CaseStep]] = defaultdict(list)
-    for step in session.scalars(
-        select(CaseStep).where(CaseStep.case_id.in_(open_ids), CaseStep.deleted.is_(False))
-    ):
-        steps[step.case_id].append(step)
-    pauses: dict[str, list[CasePause]] = defaultdict(list)
-    for row in session.scalars(
-        select(CasePause).where(CasePause.case_id.in_(open_ids), CasePause.deleted.is_(False))
-    ):
-        pauses[row.case_id].append(row)
-    calendar = calendar_for(session)
-    out: list[tuple[str, ClockView]] = []
-    for case in cases:
-        for view in compute(case, steps[case.id], pauses[case.id], calendar, today, within_working_days):
-            if view.state in (ClockState.AMBER, ClockState.RED):
-                out.append((case.number, view))
-    # Red before amber, then the earliest due day first.
-    out.sort(key=lambda pair: (pair[1].state is not ClockState.RED, pair[1].due, pair[0]))
-    return out
-
-
 __all__ = [
+    "NO_MEASURES",
     "PAUSABLE",
     "ClockView",
+    "Measures",
+    "case_dues",
     "clocks_for_case",
     "compute",
-    "due_clocks",
     "extend_case_period",
+    "measures_of",
     "pause_case",
     "resume_case",
     "state_of",

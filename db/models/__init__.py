@@ -2,6 +2,7 @@
 
 from db.models.cases import Case, CaseEvidence, CaseParty, CasePause, CaseStep, CaseStepOfficer
 from db.models.core import AuditEntry, CalendarOverride, ChangeLogEntry, LocalMeta, Squad, User
+from db.models.due_index import CaseDueIndex
 from db.models.leads import Lead, LeadPhoto
 from db.models.parties import Party
 from db.models.personnel import (
@@ -17,6 +18,7 @@ __all__ = [
     "AuditEntry",
     "CalendarOverride",
     "Case",
+    "CaseDueIndex",
     "CaseEvidence",
     "CaseParty",
     "CasePause",

@@ -30,6 +30,7 @@ from app.cases import (
     file_case,
     file_spot_record,
     get_case,
+    hand_over_cash,
     legal_review,
     mark_not_applicable,
     open_case_from_lead,
@@ -364,6 +365,8 @@ def test_summary_case_on_the_spot(squad: Squad) -> None:
         case = decide_on_the_spot(s, sq.officer, spot(100, collected=True))
     assert case.number == "车综执简〔2026〕第0001号" and case.stage is CaseStage.SPOT_DECIDED
     with sq.ctx.unit_of_work(sq.clerk) as s:
+        # the cash collected on the spot is handed in before the decision is filed (APL 71)
+        hand_over_cash(s, sq.clerk, case.id, D(2026, 3, 6), "JK-0001")
         assert file_spot_record(s, sq.clerk, case.id, D(2026, 3, 6)).stage is CaseStage.CLOSED
         assert archive_case(s, sq.clerk, case.id, D(2026, 3, 9)).stage is CaseStage.ARCHIVED
     with sq.ctx.read() as s:
