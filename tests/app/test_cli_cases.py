@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cases.case_builders import D, decide_case, make_crew, open_and_file, serve_case
+from case_builders import D, decide_case, make_crew, open_and_file, serve_case
 
 from app.auth.service import authenticate
 from app.cases.service import get_case

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.auth.roles import Actor, Permission
-from app.cases import OUTCOME_LABELS, CaseStage, CaseView, Procedure, StepStatus, StepView, get_case
+from app.cases import OUTCOME_LABELS, CaseStage, CaseView, Procedure, StepKind, StepStatus, StepView, get_case
 from app.cases.clocks import ClockState
+from app.cases.measures import PreservationOutcome, SeizureMeasure, SeizureOutcome
 from app.cases.precheck import Finding, Severity, precheck
 from app.cases.query import PROCEDURE_LABELS
 from app.cases.timing import ClockView, clocks_for_case
@@ -43,6 +44,7 @@ from app.parties import get_party
 from app.personnel.members import get_member
 from app.reference import PenaltyType, get_item, yuan_short
 from db.models.cases import Outcome
+from ui.cases import measures
 from ui.cases.actions import ExtendDialog, PauseDialog, ReopenDialog, ResumeDialog
 from ui.cases.evidence import EvidencePanel
 from ui.cases.steps import STEP_DIALOGS, STEP_PERMISSIONS, NotApplicableDialog, StepDialog
@@ -81,6 +83,22 @@ DATA_LABELS = {
     "collected_on_spot": "当场收缴",
     "qualification_no": "法律职业资格证号",
     "reasons": "理由",
+    # side measures (强制措施与执行)
+    "measure": "措施",
+    "items": "物品",
+    "place": "存放地点",
+    "place_of_keeping": "保管场所",
+    "reason": "理由",
+    "days": "延长天数",
+    "applied_on": "申请日期",
+    "until": "暂缓至",
+    "schedule": "分期计划",
+    "no": "期次",
+    "instalment_fen": "本期金额",
+    "late": "逾期",
+    "court": "受理法院",
+    "via": "执行方式",
+    "appeal_pending": "复议或诉讼中",
 }
 STEP_COLUMNS = ("序号", "环节", "状态", "日期", "办案人员", "记录 / 审批", "内容")
 CLOCK_COLUMNS = ("期限", "依据", "到期日", "状态", "说明")
@@ -95,13 +113,39 @@ FINDING_COLUMNS = ("类别", "问题", "在哪里纠正")
 FINISHED = frozenset({CaseStage.CLOSED, CaseStage.ARCHIVED})
 
 
-def _value(key: str, value: Any) -> str:
+def _item_lines(value: Any) -> str:
+    """An inventory (物品清单) as one line: 钢管 20 根、扣件 50 个."""
+    return "、".join(
+        f"{i.get('name', '')} {i.get('quantity', '')} {i.get('unit', '')}".strip() for i in value
+    )
+
+
+def _schedule(value: Any) -> str:
+    return "；".join(f"{r['due']} 缴 {yuan_short(int(r['amount_fen']))}" for r in value)
+
+
+#: What "outcome" means depends on the step: the decision's, or how a measure ended.
+_OUTCOME_LABELS: dict[StepKind, Callable[[str], str]] = {
+    StepKind.PRESERVATION_HANDLING: lambda v: PreservationOutcome(v).label,
+    StepKind.SEIZURE_RELEASE: lambda v: SeizureOutcome(v).label,
+}
+_SPECIAL: dict[str, Callable[[Any], str]] = {
+    "penalty_types": lambda v: "、".join(PenaltyType(t).label for t in v),
+    "items": _item_lines,
+    "schedule": _schedule,
+    "measure": lambda v: SeizureMeasure(v).label,
+    "via": lambda v: "申请人民法院强制执行" if v == "court_application" else str(v),
+}
+
+
+def _value(key: str, value: Any, kind: StepKind | None = None) -> str:
     if key.endswith("_fen") and isinstance(value, int):
         return yuan_short(value)
     if key in ("outcome", "proposed_outcome") and value:
-        return OUTCOME_LABELS[Outcome(value)]
-    if key == "penalty_types":
-        return "、".join(PenaltyType(v).label for v in value)
+        special = _OUTCOME_LABELS.get(kind) if kind is not None else None
+        return special(value) if special is not None else OUTCOME_LABELS[Outcome(value)]
+    if key in _SPECIAL:
+        return _SPECIAL[key](value)
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list | tuple):
@@ -109,10 +153,10 @@ def _value(key: str, value: Any) -> str:
     return str(value)
 
 
-def data_summary(data: Mapping[str, Any]) -> str:
+def data_summary(data: Mapping[str, Any], kind: StepKind | None = None) -> str:
     """The step's own facts on one line: 拟处理：给予行政处罚；罚款：3,000 元 …"""
     parts = [
-        f"{label}：{_value(key, data[key])}"
+        f"{label}：{_value(key, data[key], kind)}"
         for key, label in DATA_LABELS.items()
         if key in data and data[key] not in ("", None, [], False)
     ]
@@ -212,9 +256,22 @@ class CaseWorkspace(QDialog):
         self.more_menu.addSeparator()
         self.reopen_action = self.more_menu.addAction("重新办理…", self.reopen)
         self.more_button.setMenu(self.more_menu)
+        self.measures_button = QPushButton("强制措施与执行", objectName="measures_button")
+        self.measures_menu = QMenu(self.measures_button)
+        self.measure_actions: dict[type[StepDialog], QAction] = {}
+        for form in measures.MENU:
+            if form is None:
+                self.measures_menu.addSeparator()
+                continue
+            action = self.measures_menu.addAction(f"{form.act}…")
+            action.setData(form)
+            self.measure_actions[form] = action
+        self.measures_menu.triggered.connect(self._measure_chosen)
+        self.measures_button.setMenu(self.measures_menu)
         row.addWidget(self.next_label, 1)
         row.addWidget(self.next_button)
         row.addWidget(self.skip_button)
+        row.addWidget(self.measures_button)
         row.addWidget(self.more_button)
         return bar
 
@@ -308,6 +365,10 @@ class CaseWorkspace(QDialog):
         for item in (self.pause_action, self.resume_action, self.extend_action):
             item.setEnabled(leader and running)
         self.reopen_action.setEnabled(leader and self.case.stage in FINISHED)
+        allowed = measures.available(self.case, self.actor)
+        for form, action in self.measure_actions.items():
+            action.setEnabled(allowed[form])
+        self.measures_button.setEnabled(any(allowed.values()))
         self.more_button.setToolTip("" if leader else f"需要“{Permission.APPROVE_CASES.label}”权限")
 
     # --- rows -----------------------------------------------------------------------------
@@ -320,7 +381,7 @@ class CaseWorkspace(QDialog):
                 who += f"（{step.opinion}）"
         elif step.opinion:
             who += f"\n意见：{step.opinion}"
-        content = step.reason if step.status is not StepStatus.DONE else data_summary(step.data)
+        content = step.reason if step.status is not StepStatus.DONE else data_summary(step.data, step.kind)
         return (
             str(step.seq),
             step.kind.label,
@@ -376,6 +437,11 @@ class CaseWorkspace(QDialog):
             self._after(
                 NotApplicableDialog.ask(self.ctx, self.actor, self.case, self.case.next[0].step, self)
             )
+
+    def _measure_chosen(self, action: QAction) -> None:
+        form = action.data()
+        if isinstance(form, type) and issubclass(form, StepDialog):
+            self._run(form)
 
     def pause(self) -> None:
         self._run(PauseDialog)
