@@ -54,6 +54,7 @@ MIN_DISCUSSION_ATTENDEES = 3
 #: The order to correct is no penalty (APL 28) and goes with any procedure.
 SUMMARY_PENALTY_TYPES = frozenset({PenaltyType.WARNING, PenaltyType.FINE, PenaltyType.ORDER_CORRECTION})
 SERVICE_METHODS = ("直接送达", "留置送达", "邮寄送达", "委托送达", "公告送达", "电子送达")
+ELECTRONIC_SERVICE = "电子送达"
 
 OUTCOME_LABELS = MappingProxyType(
     {
@@ -908,21 +909,39 @@ def decide(session: Session, actor: Actor, case_id: str, on: dt.date, decision: 
 
 
 def serve(
-    session: Session, actor: Actor, case_id: str, on: dt.date, method: str, received_by: str = ""
+    session: Session,
+    actor: Actor,
+    case_id: str,
+    on: dt.date,
+    method: str,
+    received_by: str = "",
+    *,
+    electronic_consent: bool = False,
 ) -> CaseView:
-    """送达 of the decision (APL 61); starts the payment and appeal periods."""
+    """送达 of the decision (APL 61); starts the payment and appeal periods. Service by e-mail,
+    fax or other electronic means needs the party's signed consent (确认书, APL 61 para. 2)."""
     require(actor, Permission.HANDLE_CASES)
     case = _get(session, case_id)
     advance(case, StepKind.SERVICE, StepStatus.DONE)
     if method not in SERVICE_METHODS:
         raise ValidationError(f"送达方式应为{'、'.join(SERVICE_METHODS)}之一。", field="method")
+    if method == ELECTRONIC_SERVICE and not electronic_consent:
+        raise ValidationError(
+            f"{case.number}的当事人未签订送达地址确认书同意电子送达，不能以传真、电子邮件等方式送达"
+            "（《行政处罚法》第六十一条第二款）；请改用直接、留置或邮寄送达。",
+            field="method",
+        )
     _record(
         session,
         actor,
         case,
         StepKind.SERVICE,
         on,
-        data={"method": method, "received_by": received_by.strip()},
+        data={
+            "method": method,
+            "received_by": received_by.strip(),
+            "electronic_consent": electronic_consent and method == ELECTRONIC_SERVICE,
+        },
     )
     case.served_on = on
     return _view(session, case)

@@ -549,13 +549,21 @@ class ServiceDialog(StepDialog):
         self.method = QComboBox()
         self.method.addItems(list(SERVICE_METHODS))
         self.received_by = QLineEdit(placeholderText="签收人姓名；留置送达写明见证人")
+        self.consent = QCheckBox("当事人已签订确认书，同意以传真、电子邮件等方式送达")
         self.form.addRow("送达方式 *", self.method)
         self.form.addRow("签收人", self.received_by)
+        self.form.addRow("", self.consent)
         self.fields |= {"method": self.method, "received_by": self.received_by}
 
     def call(self, session: Any, on: dt.date) -> CaseView:
         return serve(
-            session, self.actor, self.case.id, on, self.method.currentText(), self.received_by.text()
+            session,
+            self.actor,
+            self.case.id,
+            on,
+            self.method.currentText(),
+            self.received_by.text(),
+            electronic_consent=self.consent.isChecked(),
         )
 
 

@@ -77,6 +77,7 @@ DATA_LABELS = {
     "hearing_requested": "申请听证",
     "method": "送达方式",
     "received_by": "签收人",
+    "electronic_consent": "已签订电子送达确认书",
     "transfer_to": "移送至",
     "conclusion": "讨论结论",
     "record": "听证笔录",

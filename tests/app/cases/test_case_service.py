@@ -556,3 +556,21 @@ def test_only_the_leader_approves(squad: Squad, actors: dict[Role, Actor], role:
             file_case(s, sq.leader, case.id, D(2026, 3, 3)).steps[0].approved_by_name
             == sq.leader.display_name
         )
+
+
+def test_electronic_service_needs_the_partys_signed_consent(ctx: AppContext, admin: Actor) -> None:
+    """APL 61 para. 2: e-mail or fax only where the party agreed in writing; refused otherwise."""
+    from case_builders import decide_case, make_crew, open_and_file
+
+    crew = make_crew(ctx, admin)
+    case_id = open_and_file(crew, D(2026, 3, 2), D(2026, 3, 3))
+    decide_case(crew, case_id, D(2026, 3, 10))
+    with ctx.unit_of_work(admin) as s:
+        with pytest.raises(ValidationError, match="确认书") as refused:
+            serve(s, admin, case_id, D(2026, 3, 11), "电子送达", "wang@example.com")
+        assert refused.value.field == "method"
+    with ctx.unit_of_work(admin) as s:
+        view = serve(
+            s, admin, case_id, D(2026, 3, 11), "电子送达", "wang@example.com", electronic_consent=True
+        )
+    assert view.served_on == D(2026, 3, 11) and view.steps[-1].data["electronic_consent"] is True
