@@ -48,7 +48,9 @@ from sqlalchemy import event, insert, select, text
 from app.auth.roles import SYSTEM
 from app.auth.service import authenticate
 from app.cases.due import due_clocks, ensure_due_index, rebuild_due_index
+from app.cases.evidence import list_evidence
 from app.cases.machine import _STAGES, STEPS, CaseStage, StepKind
+from app.cases.precheck import precheck
 from app.cases.query import CaseQuery, count_cases, search_cases
 from app.cases.service import get_case
 from app.cases.timing import clocks_for_case
@@ -451,9 +453,15 @@ def bench(folder: Path, runs: int) -> None:
         return run
 
     def workspace() -> str:
+        # What the case workspace reads when it opens (ui.cases.workspace.CaseWorkspace._load and
+        # its evidence tab): the case with its steps, its clocks, the pre-check and the evidence.
         with ctx.read() as s:
-            view = get_case(s, actor, rng.choice(case_ids))
-        return f"{len(view.steps)} steps"
+            case_id = rng.choice(case_ids)
+            view = get_case(s, actor, case_id)
+            clocks = clocks_for_case(s, actor, case_id, today)
+            findings = precheck(s, actor, case_id)
+            evidence = list_evidence(s, actor, case_id)
+        return f"{len(view.steps)} steps, {len(clocks)} clocks, {len(findings)} findings, {len(evidence)} evidence"
 
     def clocks() -> str:
         with ctx.read() as s:
@@ -487,7 +495,7 @@ def bench(folder: Path, runs: int) -> None:
         f"search number fragment “{number[-7:]}” + count": page(CaseQuery(text=number[-7:])),
         "filter stage = served (待执行) + count": page(CaseQuery(stage=CaseStage.SERVED)),
         "filter only open + count": page(CaseQuery(only_open=True)),
-        "get_case, random case (workspace)": workspace,
+        "open a case workspace (case, clocks, pre-check, evidence)": workspace,
         "clocks_for_case, random open case": clocks,
         "due_clocks (start page to-do query)": due,
         "todos (whole start-page list)": start_page,

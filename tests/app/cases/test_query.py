@@ -45,6 +45,8 @@ def test_search_by_number_party_and_pinyin(demo: AppContext, leader: Actor) -> N
         assert {r.id for r in search_cases(s, leader, CaseQuery(party_id=chen_id))} == {r.id for r in chen}
         assert search_cases(s, leader, CaseQuery(text="鸿运五金"))[0].party_name.endswith("五金店")
         assert search_cases(s, leader, CaseQuery(text="没有这个人")) == []
+        # The squad's number prefix is searched as part of the numbers: every case has it.
+        assert count_cases(s, leader, CaseQuery(text="车综执")) == count_cases(s, leader)
 
 
 def test_filters_and_paging(demo: AppContext, leader: Actor) -> None:
