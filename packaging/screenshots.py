@@ -18,8 +18,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication
 
 from app.auth.service import authenticate
+from app.cases import CaseStage
+from app.cases.query import CaseQuery, search_cases
 from app.context import open_data_dir
 from app.demo import fill_demo
+from ui.cases.workspace import CaseWorkspace
 from ui.fonts import install_fonts
 from ui.login import LoginDialog
 from ui.mainwindow import MainWindow
@@ -55,6 +58,17 @@ def main() -> None:
             app.processEvents()
             window.grab().save(str(OUT / f"{key}.png"))
             print(OUT / f"{key}.png")
+        # The case workspace of a case awaiting payment: its steps, and its clocks.
+        with ctx.read() as session:
+            served = search_cases(session, actor, CaseQuery(stage=CaseStage.SERVED))[0]
+        workspace = CaseWorkspace(ctx, actor, served.id)
+        workspace.show()
+        for tab, name in ((0, "workspace"), (1, "workspace_clocks")):
+            workspace.tabs.setCurrentIndex(tab)
+            app.processEvents()
+            workspace.grab().save(str(OUT / f"{name}.png"))
+            print(OUT / f"{name}.png")
+        workspace.close()
         window.close()
         ctx.close()
 
