@@ -2,6 +2,7 @@
 
 from db.models.cases import Case, CaseEvidence, CaseParty, CasePause, CaseStep, CaseStepOfficer
 from db.models.core import AuditEntry, CalendarOverride, ChangeLogEntry, LocalMeta, Squad, User
+from db.models.documents import IssuedDocument, NumberLease, NumberRegister
 from db.models.due_index import CaseDueIndex
 from db.models.leads import Lead, LeadPhoto
 from db.models.parties import Party
@@ -29,10 +30,13 @@ __all__ = [
     "CertificateReview",
     "ChangeLogEntry",
     "DiscretionTier",
+    "IssuedDocument",
     "Lead",
     "LeadPhoto",
     "LocalMeta",
     "Member",
+    "NumberLease",
+    "NumberRegister",
     "Party",
     "ReferenceRelease",
     "ReferenceThreshold",
