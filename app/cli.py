@@ -194,6 +194,49 @@ def cmd_clocks(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.cases.service import find_case_by_number
+    from app.documents import load_template, render
+    from app.documents.binding import document_data
+
+    actor = _actor(ctx, args)
+    template = load_template(args.type)
+    out = Path(args.out)
+    with ctx.read() as session:
+        case = find_case_by_number(session, actor, args.case)
+        data = document_data(session, actor, case.id, args.type, number=args.number, template=template)
+    try:
+        result = render(template, data, out)
+    except OSError as exc:
+        raise DomainError(f"无法写入“{out}”：{exc.strerror or exc}。请检查路径和权限。") from None
+    print(f"已生成{template.title}（{case.number}，共 {result.pages} 页）：{out}")
+    print(f"字体：{result.font_summary}")
+    if result.missing:
+        print(f"注意：以下必填内容为空，签发前请补全：{'、'.join(result.missing)}。")
+    if result.missing_glyphs:
+        print(f"注意：以下字符没有可用字体，打印为方框：{result.missing_glyphs}")
+    return 0
+
+
+def _type_codes() -> list[str]:
+    from app.documents import document_types
+
+    try:
+        return list(document_types())
+    except DomainError:
+        return []
+
+
+def _document_types_help() -> str:
+    from app.documents import document_types
+
+    try:
+        types = document_types()
+    except DomainError as exc:
+        return f"（文书模板有误：{exc.message}）"
+    return "文书类型：" + "；".join(f"{code} {title}" for code, title in types.items())
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its complaint introduced in Chinese and exit code 2, like every other error."""
 
@@ -253,6 +296,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("number", help="案号，如 车综执立〔2026〕第0001号")
     p.add_argument("--today", default=None, help="以该日计算状态（YYYY-MM-DD，默认今天）")
     p.set_defaults(func=cmd_clocks)
+
+    types = _document_types_help()
+    p = sub.add_parser(
+        "render",
+        parents=[common, login],
+        help=f"生成案件的执法文书 PDF（{'、'.join(_type_codes())}）",
+        description=f"按文书模板生成案件的执法文书（A4，嵌入字体）。{types}",
+    )
+    p.add_argument("type", metavar="TYPE", help=types)
+    p.add_argument("--case", required=True, help="案号，如 车综执立〔2026〕第0001号")
+    p.add_argument("--out", required=True, help="输出的 PDF 文件")
+    p.add_argument("--number", default=None, help="文号（已签发时填写；不填则印“（未编号）”）")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("verify-audit", parents=[common], help="校验审计日志与数据是否被篡改")
     p.set_defaults(func=cmd_verify_audit)

@@ -29,7 +29,16 @@ from app.reference.model import (
     TierInput,
     TierView,
 )
-from app.reference.money import parse_yuan, percent, yuan, yuan_plain, yuan_range, yuan_short
+from app.reference.money import (
+    parse_yuan,
+    percent,
+    yuan,
+    yuan_capital,
+    yuan_digits,
+    yuan_plain,
+    yuan_range,
+    yuan_short,
+)
 from app.reference.rules import (
     STANDARD_TIER_NAMES,
     check_fine,
@@ -106,6 +115,8 @@ __all__ = [
     "validate_thresholds",
     "validate_tiers",
     "yuan",
+    "yuan_capital",
+    "yuan_digits",
     "yuan_plain",
     "yuan_range",
     "yuan_short",

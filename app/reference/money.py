@@ -35,6 +35,75 @@ def yuan_short(fen: int) -> str:
     return f"{yuan_plain(fen)} 元"
 
 
+_CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_CAPITAL_PLACES = ("仟", "佰", "拾", "")
+_CAPITAL_GROUPS = ("", "万", "亿", "万亿")
+
+
+def _capital_group(n: int) -> str:
+    """0 < n < 10,000 in capitals: 1050 → 壹仟零伍拾; a run of inner zeros reads as one 零."""
+    out: list[str] = []
+    zero = False
+    for place, digit in zip(_CAPITAL_PLACES, (n // 1000, n // 100 % 10, n // 10 % 10, n % 10), strict=True):
+        if digit == 0:
+            zero = bool(out)
+            continue
+        if zero:
+            out.append("零")
+            zero = False
+        out.append(_CAPITAL_DIGITS[digit] + place)
+    return "".join(out)
+
+
+def yuan_capital(fen: int) -> str:
+    """人民币贰仟伍佰元整 — the amount in capitals (大写) as documents and receipts write it.
+
+    The People's Bank rules: 壹拾 (never a bare 拾); one 零 for a run of zeros inside the amount
+    (壹仟零伍拾元), also across 万 and 亿 (壹拾万零伍佰元, 壹亿零壹万元); none for zeros at the end
+    of a group (贰万元); 整 after 元 or 角, none after 分; 零 between 元 and 分 when 角 is zero
+    (壹元零伍分); an amount below one yuan without 元 (人民币伍角整).
+    """
+    if fen < 0:
+        raise ValueError("yuan_capital: a negative amount has no capitals")
+    whole, cents = divmod(fen, FEN_PER_YUAN)
+    jiao, fen_digit = divmod(cents, 10)
+    if whole >= 10**16:
+        raise ValueError("yuan_capital: amount too large")
+    groups: list[int] = []
+    rest = whole
+    while rest:
+        rest, group = divmod(rest, 10_000)
+        groups.append(group)
+    text = ""
+    zero = False
+    for index in range(len(groups) - 1, -1, -1):
+        group = groups[index]
+        if group == 0:
+            zero = bool(text)
+            continue
+        if text and (zero or group < 1000):
+            text += "零"
+        text += _capital_group(group) + _CAPITAL_GROUPS[index]
+        zero = False
+    if whole:
+        text += "元"
+    if jiao:
+        text += _CAPITAL_DIGITS[jiao] + "角"
+    if fen_digit:
+        text += ("零" if whole and not jiao else "") + _CAPITAL_DIGITS[fen_digit] + "分"
+    elif whole or jiao:
+        text += "整"
+    else:
+        text = "零元整"
+    return "人民币" + text
+
+
+def yuan_digits(fen: int) -> str:
+    """2,500.00元 — the amount in figures beside its capitals in a document (no space, always
+    with 角分)."""
+    return yuan(fen).replace(" ", "")
+
+
 def yuan_range(low: int | None, high: int | None) -> str:
     """1,000–5,000 元, 5,000 元以下, 1,000 元以上 or 500 元 (a fixed amount)."""
     if low is not None and high is not None:
