@@ -32,7 +32,9 @@ def render_case_document(
 ) -> RenderResult:
     """The ``doc_type`` document of a case drawn into ``out`` (number: the issued 文号, if any)."""
     template = load_template(doc_type)
-    data = document_data(session, actor, case_id, doc_type, number=number, overrides=overrides, template=template)
+    data = document_data(
+        session, actor, case_id, doc_type, number=number, overrides=overrides, template=template
+    )
     return render(template, data, out)
 
 
