@@ -2,7 +2,8 @@
 
 :mod:`.machine` is the order of the steps (pure Python), :mod:`.clocks` the statutory periods,
 :mod:`.service` the steps themselves with their legal rules, :mod:`.measures` the side measures
-(preservation, seizure, deferral and instalments, reminder, court application, cash handover).
+(preservation, seizure, deferral and instalments, reminder, court application, cash handover,
+the party's reconsideration or lawsuit and its result).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from app.cases.machine import (
     next_actions,
 )
 from app.cases.measures import (
+    AppealKind,
+    AppealResult,
     Instalment,
     ItemLine,
     PreservationOutcome,
@@ -32,6 +35,8 @@ from app.cases.measures import (
     handle_preservation,
     pay_instalment,
     preserve_evidence,
+    record_appeal,
+    record_appeal_result,
     release_seizure,
     seize,
     serve_reminder,
@@ -74,6 +79,8 @@ __all__ = [
     "STEPS",
     "STEP_LABELS",
     "TRANSITIONS",
+    "AppealKind",
+    "AppealResult",
     "CaseOpening",
     "CaseStage",
     "CaseView",
@@ -113,6 +120,8 @@ __all__ = [
     "pay_instalment",
     "preserve_evidence",
     "prior_notice",
+    "record_appeal",
+    "record_appeal_result",
     "record_collective_discussion",
     "record_hearing",
     "record_investigation",

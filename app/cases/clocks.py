@@ -128,6 +128,7 @@ class Event(StrEnum):
     DECISION_SERVED = "decision_served"  # 决定书送达当事人
     CASH_COLLECTED = "cash_collected"  # 当场收缴罚款（或水上收缴后抵岸）
     REMINDER_SERVED = "reminder_served"  # 催告书送达
+    RECONSIDERATION_DECIDED = "reconsideration_decided"  # 复议决定书送达当事人
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,24 @@ def period_table(decision_extension_days: int = DECISION_EXTENSION_DAYS) -> Mapp
 
 
 PERIODS: Final = period_table()
+
+#: The lawsuit period once a reconsideration has been decided: a party who does not accept the
+#: reconsideration decision sues within 15 days of receiving it (行政诉讼法 第四十五条), instead of
+#: the 6 months from receipt of the penalty decision. ``timing`` uses it in place of the
+#: ``LAWSUIT`` row for such a case, so the court application (ACL 53, counted from the end of the
+#: lawsuit period) follows it too. A withdrawn reconsideration leaves the 6 months.
+LAWSUIT_AFTER_RECONSIDERATION: Final = PeriodDef(
+    ClockKind.LAWSUIT,
+    "提起行政诉讼期限",
+    "《行政诉讼法》第四十五条",
+    Unit.CALENDAR_DAYS,
+    15,
+    "收到复议决定书后 {n}内提起行政诉讼",
+    Event.RECONSIDERATION_DECIDED,
+    binds_party=True,
+    max_extensions=None,
+    max_extension_days=None,
+)
 
 
 @dataclass(frozen=True)
@@ -626,8 +645,9 @@ LATE_FEE_PERCENT_PER_DAY: Final = 3
 
 def late_fee_days(payment_due: dt.date, on_day: dt.date, pauses: Sequence[Pause] = ()) -> int:
     """Days the fee runs: the days after ``payment_due`` up to and including ``on_day``, minus
-    days inside a pause — reconsideration or lawsuit pending (行政处罚法 第七十三条第三款). An
-    open pause runs through ``on_day``."""
+    days inside a pause — reconsideration or lawsuit pending (行政处罚法 第七十三条第三款), or an
+    approved pause of execution; ``timing.fee_pauses`` builds them for a case. An open pause runs
+    through ``on_day``."""
     days, day = 0, payment_due
     while day < on_day:
         day += _DAY
@@ -695,6 +715,7 @@ __all__ = [
     "AMBER_WORKING_DAYS",
     "DECISION_EXTENSION_DAYS",
     "LATE_FEE_PERCENT_PER_DAY",
+    "LAWSUIT_AFTER_RECONSIDERATION",
     "PERIODS",
     "REST_DAY_RULE",
     "Clock",

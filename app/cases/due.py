@@ -56,7 +56,7 @@ log = logging.getLogger("squaddesk.cases.due")
 
 #: Bump when what ``earliest_due`` means or how the clocks are computed changes (a new clock, a
 #: changed period, a new pausable clock): every installation then rebuilds its index at start-up.
-INDEX_VERSION: Final = 1
+INDEX_VERSION: Final = 2
 #: Calendar days added to the horizon of the to-do query when it reaches a provisional year (see
 #: the module docstring and ``candidate_horizon``).
 SLACK_DAYS: Final = 10

@@ -13,7 +13,7 @@ Ordinary procedure (普通程序, DOMAIN.md): 立案 → 调查取证 → 调查
 Summary procedure (简易程序, APL 51–52): 当场处罚决定 → 备案 → 归档.
 
 Side measures (``SIDE_STEPS``: 先行登记保存, 查封扣押, 暂缓/分期缴纳, 催告, 申请法院强制执行, 当场收缴
-罚款交纳) are step rows too, but no step of the machine: they run beside the procedure, so they
+罚款交纳, and the party's 行政复议/行政诉讼 with its result) are step rows too, but no step of the machine: they run beside the procedure, so they
 never move the stage (:mod:`app.cases.measures` records them and holds their rules).
 
 Pure Python: unit-tested without a database.
@@ -59,6 +59,8 @@ class StepKind(StrEnum):
     REMINDER = "reminder"  # 催告书送达（ACL 35、54）
     COURT_APPLICATION = "court_application"  # 申请人民法院强制执行（ACL 53）
     CASH_HANDOVER = "cash_handover"  # 当场收缴的罚款交至行政机关（APL 71）
+    APPEAL = "appeal"  # 当事人申请行政复议或者提起行政诉讼
+    APPEAL_RESULT = "appeal_result"  # 复议决定或者生效裁判（含撤回申请）
 
     @property
     def label(self) -> str:
@@ -93,6 +95,8 @@ STEP_LABELS: Final = MappingProxyType(
         StepKind.REMINDER: "催告",
         StepKind.COURT_APPLICATION: "申请法院强制执行",
         StepKind.CASH_HANDOVER: "当场收缴罚款交纳",
+        StepKind.APPEAL: "当事人申请复议或起诉",
+        StepKind.APPEAL_RESULT: "复议决定或判决",
     }
 )
 
@@ -218,7 +222,7 @@ LEADER_APPROVED_STEPS: Final = frozenset(
 )
 
 #: Side measures (附随措施) of a case — preservation, seizure, deferral and instalments, reminder,
-#: court application, cash handover. They are recorded beside the procedure by
+#: court application, cash handover, and the party's appeal (复议、诉讼) and its result. They are recorded beside the procedure by
 #: :mod:`app.cases.measures`: in no procedure's ``STEPS``, so they never move the stage, are never
 #: a next action and are refused by ``advance``; their own rules (and clocks) are the measures'.
 SIDE_STEPS: Final = frozenset(
@@ -234,6 +238,8 @@ SIDE_STEPS: Final = frozenset(
         StepKind.REMINDER,
         StepKind.COURT_APPLICATION,
         StepKind.CASH_HANDOVER,
+        StepKind.APPEAL,
+        StepKind.APPEAL_RESULT,
     }
 )
 

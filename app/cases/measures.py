@@ -4,8 +4,9 @@ Beside the procedure's steps a case may take measures that do not move its stage
 of evidence by prior registration (先行登记保存, APL 56) and its handling decision; sealing or
 seizure (查封、扣押, ACL 18, 24–28), its one extension and its release or handling; deferral or
 instalments of a fine (暂缓、分期缴纳, APL 66) and each instalment paid; the reminder (催告, ACL 35,
-54) and the application to court (申请人民法院强制执行, ACL 53); and, in a summary case, cash
-collected on the spot handed in (APL 71). Each is a ``CaseStep`` row of a ``SIDE_STEPS`` kind,
+54) and the application to court (申请人民法院强制执行, ACL 53); in a summary case, cash
+collected on the spot handed in (APL 71); and the party's appeal against the decision (申请行政
+复议 or 提起行政诉讼) with its result. Each is a ``CaseStep`` row of a ``SIDE_STEPS`` kind,
 written here and never through ``machine.advance``; a measure ending another (a handling, a
 release, an extension, an instalment paid) names it by id in its data.
 
@@ -13,9 +14,16 @@ Approvals follow the procedure's steps: the leader (``APPROVE_CASES``) calls the
 law puts under the head's approval — preservation and its handling, seizure, extension and
 release, deferral, instalments, the application to court — and is recorded as their approver;
 the work of the case (``HANDLE_CASES``) records the reminder served, each instalment paid and
-the cash handed in. Periods are :mod:`app.cases.timing`'s clocks, so the services refuse on the
-days the case workspace shows. A late handling or handover is recorded all the same — the act
-happened — and the clock and the pre-check say that it was late.
+the cash handed in, and the party's appeal and its result as the squad learns of them. Periods
+are :mod:`app.cases.timing`'s clocks, so the services refuse on the days the case workspace
+shows. A late handling or handover is recorded all the same — the act happened — and the clock
+and the pre-check say that it was late.
+
+An appeal pending stops the reminder and the court application (ACL 53 is open only where the
+party did not seek review) and the late fee (APL 73); the fine itself stays due (the decision is
+not suspended). A result revoking the decision (撤销) leaves no fine to collect: the measures of
+execution are then refused and execution is recorded as not applicable
+(``service.mark_not_applicable``), so the case can be closed.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.roles import Actor, Permission, require
 from app.calendar import calendar_for
-from app.cases.clocks import Clock, ClockKind, Due, Extension, Pause, late_fee_fen
+from app.cases.clocks import Clock, ClockKind, Due, Extension, late_fee_fen
 from app.cases.machine import CaseStage, StepKind
 from app.cases.service import (
     SERVICE_METHODS,
@@ -40,6 +48,7 @@ from app.cases.service import (
     _data,
     _get,
     _record,
+    _revoked_by,
     _step,
     _steps,
     _types,
@@ -47,11 +56,18 @@ from app.cases.service import (
     _write_step,
     check_officers,
 )
-from app.cases.timing import case_dues
+from app.cases.timing import (
+    AppealKind,
+    AppealResult,
+    appeal_kind,
+    case_dues,
+    late_fee_pauses,
+    measures_of,
+)
 from app.errors import NotFoundError, ValidationError
 from app.reference import PenaltyType, yuan_short
 from db.models import Member
-from db.models.cases import Case, CasePause, CasePauseKind, CaseStep, Outcome, Procedure, StepStatus
+from db.models.cases import Case, CasePause, CaseStep, Outcome, Procedure, StepStatus
 
 #: The stages in which the investigation still runs: filed, and no decision yet.
 INVESTIGATING: Final = frozenset(
@@ -268,25 +284,19 @@ def _dues(session: Session, case: Case, on: dt.date) -> dict[ClockKind, Due]:
     return case_dues(case, _steps(session, case.id), pauses, calendar_for(session), on)
 
 
-def _appeal_pauses(session: Session, case: Case) -> list[Pause]:
-    """The case's pauses (中止): no late fee runs through them (APL 73 for an appeal pending), as
-    a pause moves the payment clock ``record_payment`` counts the fee from."""
-    rows = session.scalars(
-        select(CasePause).where(
-            CasePause.case_id == case.id,
-            CasePause.deleted.is_(False),
-            CasePause.kind == CasePauseKind.PAUSE.value,
-        )
-    )
-    return [Pause(r.start, r.end, r.reason) for r in rows if r.start is not None]
-
-
-def _fine_outstanding(case: Case, what: str) -> None:
-    """Deferral, instalments, reminder and court application: a fine decided, served, not yet paid."""
+def _fine_outstanding(session: Session, case: Case, what: str) -> None:
+    """Deferral, instalments, reminder and court application: a fine decided, served, not yet
+    paid, and not revoked on appeal."""
     if case.procedure != Procedure.ORDINARY.value:
         raise ValidationError(f"{case.number}为简易程序案件，“{what}”只在普通程序案件中登记。")
     if case.outcome != Outcome.PENALTY.value or case.fine_fen <= 0:
         raise ValidationError(f"{case.number}没有处以罚款，无须办理“{what}”。")
+    revoked = _revoked_by(session, case)
+    if revoked is not None:
+        raise ValidationError(
+            f"{case.number}的处罚决定已于 {revoked.performed_on.isoformat()} 被{appeal_kind(revoked).ruling}撤销，"
+            f"罚款不再收缴，不能办理“{what}”；请将“执行”记为不适用后结案。"
+        )
     stage = CaseStage(case.stage)
     if stage is not CaseStage.SERVED:
         if case.served_on is None:
@@ -303,13 +313,22 @@ def _not_settled(session: Session, case: Case) -> None:
         )
 
 
-def _no_appeal(case: Case, appeal_pending: bool) -> None:
-    if appeal_pending:
+def _appeal_text(appeal: CaseStep) -> str:
+    """“2026-04-20 申请行政复议（广州市天河区人民政府，案号 …）” — how a refusal names an appeal."""
+    data = _data(appeal)
+    reference = f"，案号 {data['reference']}" if data.get("reference") else ""
+    return f"{appeal.performed_on.isoformat()} {appeal_kind(appeal).act}（{data.get('body', '')}{reference}）"
+
+
+def _no_appeal(session: Session, case: Case, what: str) -> None:
+    """The reminder and the court application wait for the result of a pending appeal: ACL 53
+    lets the squad apply to court only where the party did not seek review."""
+    appeal = measures_of(_steps(session, case.id)).pending_appeal
+    if appeal is not None:
         raise ValidationError(
-            f"{case.number}的当事人已申请行政复议或者提起行政诉讼：复议、诉讼期间不计算加处罚款"
-            "（《行政处罚法》第七十三条），也不能申请人民法院强制执行（《行政强制法》第五十三条）；"
-            "请待复议、诉讼终结后再办理。",
-            field="appeal_pending",
+            f"{case.number}的当事人已于 {_appeal_text(appeal)}，尚未审结：复议、诉讼期间不能催告或申请人民法院"
+            "强制执行（《行政强制法》第五十三条），也不计算加处罚款（《行政处罚法》第七十三条）；"
+            f"请在登记{appeal_kind(appeal).ruling}后再办理“{what}”。"
         )
 
 
@@ -602,7 +621,7 @@ def _application(session: Session, case: Case, on: dt.date, applied_on: dt.date,
     within the payment period: once that has run out the late fee runs (APL 72) and the squad
     reminds and enforces instead — a later approval would quietly waive the fee.
     """
-    _fine_outstanding(case, what)
+    _fine_outstanding(session, case, what)
     assert case.served_on is not None
     # One arrangement per fine: a second deferral, or instalments on top of a deferral, would be
     # a new application the leader decides afresh — not modelled, so refused with the first named.
@@ -754,7 +773,7 @@ def pay_instalment(
     pause — reconsideration or lawsuit pending — not counted, APL 73)."""
     require(actor, Permission.HANDLE_CASES)
     case = _get(session, case_id)
-    _fine_outstanding(case, "分期缴款")
+    _fine_outstanding(session, case, "分期缴款")
     found = _plan(session, case)
     if found is None:
         raise ValidationError(f"{case.number}没有批准分期缴纳，请直接登记缴款（执行）。")
@@ -766,7 +785,7 @@ def pay_instalment(
     no, instalment = len(paid) + 1, schedule[len(paid)]
     last = paid[-1].performed_on if paid else plan.performed_on
     _not_before(on, last, f"第 {no} 期缴款", "上一期缴款或批准分期的日期")
-    fee = late_fee_fen(instalment.amount_fen, instalment.due, on, _appeal_pauses(session, case))
+    fee = late_fee_fen(instalment.amount_fen, instalment.due, on, late_fee_pauses(session, case))
     owed = instalment.amount_fen + fee
     if amount_fen != owed:
         extra = f"（含 {instalment.due.isoformat()} 后加处罚款 {yuan_short(fee)}）" if fee else ""
@@ -830,18 +849,15 @@ def serve_reminder(
     on: dt.date,
     method: str,
     received_by: str = "",
-    *,
-    appeal_pending: bool = False,
 ) -> CaseView:
     """催告书送达 (ACL 35, 54): only once the payment period (as deferred or installed) has run out
-    unpaid, and not while the party's reconsideration or lawsuit is pending — the squad cannot
-    know that by itself, so the one recording says so with ``appeal_pending``. Starts the party's
-    10 working days before the application to court."""
+    unpaid, and not while the party's reconsideration or lawsuit is pending (``record_appeal``).
+    Starts the party's 10 working days before the application to court."""
     require(actor, Permission.HANDLE_CASES)
     case = _get(session, case_id)
-    _fine_outstanding(case, "催告")
+    _fine_outstanding(session, case, "催告")
     _not_settled(session, case)
-    _no_appeal(case, appeal_pending)
+    _no_appeal(session, case, "催告")
     if method not in SERVICE_METHODS:
         raise ValidationError(f"送达方式应为{'、'.join(SERVICE_METHODS)}之一。", field="method")
     earlier = _rows(session, case, StepKind.REMINDER)
@@ -866,7 +882,6 @@ def serve_reminder(
             "method": method,
             "received_by": received_by.strip(),
             "payment_due": payment.day.isoformat(),
-            "appeal_pending": False,
         },
     )
     return _view(session, case)
@@ -878,20 +893,19 @@ def apply_to_court(
     case_id: str,
     on: dt.date,
     court: str,
-    *,
-    appeal_pending: bool = False,
 ) -> CaseView:
-    """申请人民法院强制执行 (ACL 53, 54), approved by the leader. Refused before the reminder's 10
-    working days and the lawsuit period have both run out (naming the first day it may be
-    made), and after the 3 months that follow the lawsuit period (naming the last day).
+    """申请人民法院强制执行 (ACL 53, 54), approved by the leader. Refused while the party's appeal
+    is pending, before the reminder's 10 working days and the lawsuit period have both run out
+    (naming the first day it may be made), and after the 3 months that follow the lawsuit period
+    (naming the last day). The days an appeal was pending do not count on those clocks.
 
     The application is the squad's last act of execution: the case records execution as done
     by way of the court (执行 with ``via: court_application``), so it can then be closed."""
     require(actor, Permission.APPROVE_CASES)
     case = _get(session, case_id)
-    _fine_outstanding(case, "申请法院强制执行")
+    _fine_outstanding(session, case, "申请法院强制执行")
     _not_settled(session, case)
-    _no_appeal(case, appeal_pending)
+    _no_appeal(session, case, "申请法院强制执行")
     name = _clean(court, "请填写受理申请的人民法院，如“广州市天河区人民法院”。", "court")
     reminder = _step(session, case, StepKind.REMINDER)
     if reminder is None:
@@ -912,8 +926,11 @@ def apply_to_court(
     lawsuit = dues[ClockKind.LAWSUIT].day
     if on <= lawsuit:
         first = _next_workday(session, lawsuit)
+        article = (
+            "第四十五条" if measures_of(_steps(session, case.id)).reconsideration_decided else "第四十六条"
+        )
         raise ValidationError(
-            f"当事人提起行政诉讼的期限至 {lawsuit.isoformat()} 届满（《行政诉讼法》第四十六条），期限届满前"
+            f"当事人提起行政诉讼的期限至 {lawsuit.isoformat()} 届满（《行政诉讼法》{article}），期限届满前"
             f"不能申请人民法院强制执行（《行政强制法》第五十三条）；{on.isoformat()} 不能申请，最早 {first.isoformat()} 可以申请。",
             field="on",
         )
@@ -930,7 +947,7 @@ def apply_to_court(
         case,
         StepKind.COURT_APPLICATION,
         on,
-        {"court": name, "reminder_id": reminder.id, "appeal_pending": False},
+        {"court": name, "reminder_id": reminder.id},
         approved=True,
         opinion=f"同意申请{name}强制执行",
     )
@@ -989,9 +1006,168 @@ def hand_over_cash(session: Session, actor: Actor, case_id: str, on: dt.date, re
     return _view(session, case)
 
 
+# ---- 行政复议、行政诉讼 (the party's appeal) ---------------------------------------------------
+
+
+def _served_on(session: Session, case: Case) -> dt.date | None:
+    """The day the party received the decision: its service, or the on-the-spot decision handed
+    over at once (APL 52)."""
+    if case.procedure == Procedure.SUMMARY.value:
+        spot = _step(session, case, StepKind.SPOT_DECISION)
+        return spot.performed_on if spot is not None else None
+    return case.served_on
+
+
+def record_appeal(
+    session: Session,
+    actor: Actor,
+    case_id: str,
+    on: dt.date,
+    kind: AppealKind,
+    body: str,
+    reference: str = "",
+) -> CaseView:
+    """The party applied for reconsideration (申请行政复议, to ``body`` — the 复议机关) or sued
+    (提起行政诉讼, in ``body`` — the 人民法院) on ``on``, as the squad learns of it (复议答复通知书,
+    应诉通知书); ``reference`` is the body's case number, if known.
+
+    Only against a decision served, within its period — 60 days from receipt for a
+    reconsideration (行政复议法 第二十条), 6 months for a lawsuit (行政诉讼法 第四十六条), or 15
+    days from receipt of a reconsideration decision (第四十五条) — both as the case's clocks show
+    them, and one appeal pending at a time. A lawsuit bars a later reconsideration (行政复议法
+    第二十九条); a decided or withdrawn reconsideration is not filed again, and a lawsuit (an appeal
+    to the higher court included) is one appeal. Its result is ``record_appeal_result``.
+    """
+    require(actor, Permission.HANDLE_CASES)
+    case = _get(session, case_id)
+    served = _served_on(session, case)
+    if served is None:
+        raise ValidationError(
+            f"{case.number}的决定书尚未送达当事人，不能登记当事人{kind.act}；请先登记送达。"
+        )
+    side = measures_of(_steps(session, case.id))
+    pending = side.pending_appeal
+    if pending is not None:
+        raise ValidationError(
+            f"{case.number}的当事人已于 {_appeal_text(pending)}，尚未登记{appeal_kind(pending).ruling}；"
+            "同一时间只能有一项复议或诉讼未结，请先登记其结果。"
+        )
+    revoked = side.revoked_by
+    if revoked is not None:
+        raise ValidationError(
+            f"{case.number}的处罚决定已于 {revoked.performed_on.isoformat()} 被{appeal_kind(revoked).ruling}撤销，"
+            f"不能再{kind.act}。"
+        )
+    sued = side.filed(AppealKind.LAWSUIT)
+    if sued is not None:
+        if kind is AppealKind.RECONSIDERATION:
+            raise ValidationError(
+                f"{case.number}的当事人已于 {_appeal_text(sued)}，人民法院已经受理的，不得再申请行政复议"
+                "（《行政复议法》第二十九条）。",
+                field="appeal_kind",
+            )
+        raise ValidationError(
+            f"{case.number}的当事人已于 {_appeal_text(sued)}，不能重复登记起诉；上诉属于同一诉讼，"
+            "请在终审判决后登记判决结果。",
+            field="appeal_kind",
+        )
+    _not_before(on, served, kind.act, "决定书送达日期")
+    dues = _dues(session, case, on)
+    if kind is AppealKind.RECONSIDERATION:
+        earlier = side.filed(AppealKind.RECONSIDERATION)
+        if earlier is not None:
+            result = side.result_of(earlier)
+            withdrawn = result is not None and _data(result)["result"] == AppealResult.WITHDRAWN.value
+            after = (
+                "，后撤回申请：撤回后不得以同一事实和理由再次申请行政复议，可以在起诉期限内提起行政诉讼。"
+                if withdrawn
+                else "，复议机关已作出复议决定：同一处罚决定不能再次申请行政复议；不服复议决定的，可以在收到复议决定书"
+                "之日起 15 日内提起行政诉讼（《行政诉讼法》第四十五条）。"
+            )
+            raise ValidationError(
+                f"{case.number}的当事人已于 {_appeal_text(earlier)}{after}", field="appeal_kind"
+            )
+        last = dues[ClockKind.RECONSIDERATION].day
+        period = "收到决定书之日起 60 日，《行政复议法》第二十条"
+    else:
+        last = dues[ClockKind.LAWSUIT].day
+        period = (
+            "收到复议决定书之日起 15 日，《行政诉讼法》第四十五条"
+            if side.reconsideration_decided is not None
+            else "收到决定书之日起 6 个月，《行政诉讼法》第四十六条"
+        )
+    if on > last:
+        raise ValidationError(
+            f"当事人{kind.act}的期限（{period}）已于 {last.isoformat()} 届满，"
+            f"{on.isoformat()} {kind.act}已经逾期，不能登记。",
+            field="on",
+        )
+    name = _clean(
+        body,
+        f"请填写{kind.body}的名称，如“"
+        + ("广州市天河区人民政府" if kind is AppealKind.RECONSIDERATION else "广州市天河区人民法院")
+        + "”。",
+        "body",
+    )
+    _record_measure(
+        session,
+        actor,
+        case,
+        StepKind.APPEAL,
+        on,
+        {"appeal_kind": kind.value, "body": name, "reference": reference.strip()},
+    )
+    return _view(session, case)
+
+
+def record_appeal_result(
+    session: Session, actor: Actor, case_id: str, on: dt.date, result: AppealResult, note: str = ""
+) -> CaseView:
+    """The result of the pending appeal: the reconsideration decision or the final judgment
+    (生效裁判), or its withdrawal, on ``on`` — the day it reached the party (the lawsuit period
+    after a reconsideration runs from it), not before the appeal was filed.
+
+    What each result does here: upheld (维持/驳回) and confirmed illegal without revocation
+    (确认违法: the decision stays in force) leave the fine to collect as before, the reminder and
+    court application free again; withdrawn (撤回) likewise, the party keeping what is left of the
+    6 months to sue after a withdrawn reconsideration. Revoked (撤销) leaves no fine to collect:
+    execution is recorded as not applicable and the case closed — a fine already paid is refunded,
+    and a new decision the reviewing body orders (责令重新作出) is a new case: both the clerk's.
+    Changed (变更) is recorded only, with what was changed in ``note``: the case keeps the fine,
+    payment clock and late fee as first decided (``record_payment`` still asks for that amount),
+    and a reconsideration decision that changes the penalty is enforced by the reconsideration
+    body, not the squad (行政复议法, 强制执行 of a 变更 decision) — so what is collected after a
+    change, by whom, and how the case is then closed is left to the clerk and the leader.
+    """
+    require(actor, Permission.HANDLE_CASES)
+    case = _get(session, case_id)
+    appeal = measures_of(_steps(session, case.id)).pending_appeal
+    if appeal is None:
+        raise ValidationError(f"{case.number}没有尚未审结的行政复议或行政诉讼，无须登记结果。")
+    kind = appeal_kind(appeal)
+    _not_before(on, appeal.performed_on, kind.ruling, f"{kind.act}日期")
+    why = note.strip()
+    if result is AppealResult.CHANGED and not why:
+        raise ValidationError(
+            f"{kind.ruling}变更了处罚决定：请在说明中写明变更后的处罚内容（如变更后的罚款数额）。",
+            field="note",
+        )
+    _record_measure(
+        session,
+        actor,
+        case,
+        StepKind.APPEAL_RESULT,
+        on,
+        {"appeal_id": appeal.id, "appeal_kind": kind.value, "result": result.value, "note": why},
+    )
+    return _view(session, case)
+
+
 __all__ = [
     "INVESTIGATING",
     "MAX_SEIZURE_EXTENSION_DAYS",
+    "AppealKind",
+    "AppealResult",
     "Instalment",
     "InstalmentSettlement",
     "ItemLine",
@@ -1008,6 +1184,8 @@ __all__ = [
     "instalment_settlement",
     "pay_instalment",
     "preserve_evidence",
+    "record_appeal",
+    "record_appeal_result",
     "release_seizure",
     "seize",
     "serve_reminder",

@@ -4,10 +4,9 @@ The order of the steps is :mod:`app.cases.machine`'s; the legal rules of each st
 every refusal names the person, amount or date at fault. Every write goes through the ORM inside
 the caller's unit of work, so the flush hook puts each step into the change log and the audit
 chain. Side measures (preservation, seizure, deferral, instalments, reminder, court application,
-cash handover) are :mod:`app.cases.measures`'s. Leader approvals (filing, conclusion, decision,
-closure, reopening) need
-``APPROVE_CASES``; the work of the case ``HANDLE_CASES``; the legal review ``LEGAL_REVIEW`` and a
-reviewer holding a 法律职业资格.
+cash handover, the party's appeal and its result) are :mod:`app.cases.measures`'s. Leader
+approvals (filing, conclusion, decision, closure, reopening) need ``APPROVE_CASES``; the work of
+the case ``HANDLE_CASES``; the legal review ``LEGAL_REVIEW`` and a reviewer holding a 法律职业资格.
 
 Money is integer fen; dates are the days the acts were performed (not the day they are typed in).
 """
@@ -26,7 +25,14 @@ from sqlalchemy.orm import Session
 
 from app.auth.roles import Actor, Permission, require
 from app.calendar import calendar_for
-from app.cases.clocks import Clock, ClockKind, late_fee_fen, limitation_check, subtract_working_days
+from app.cases.clocks import (
+    Clock,
+    ClockKind,
+    late_fee_days,
+    late_fee_fen,
+    limitation_check,
+    subtract_working_days,
+)
 from app.cases.machine import (
     SIDE_STEPS,
     CaseStage,
@@ -36,7 +42,7 @@ from app.cases.machine import (
     next_actions,
     reopen_stage,
 )
-from app.cases.timing import clocks_for_case
+from app.cases.timing import appeal_kind, clocks_for_case, late_fee_pauses, measures_of
 from app.errors import NotFoundError, ValidationError
 from app.leads import file_lead
 from app.personnel.enforce import explain_enforce
@@ -189,6 +195,11 @@ def _step(session: Session, case: Case, kind: StepKind) -> CaseStep | None:
 
 def _data(step: CaseStep | None) -> dict[str, Any]:
     return json.loads(step.data) if step is not None else {}
+
+
+def _revoked_by(session: Session, case: Case) -> CaseStep | None:
+    """The appeal result (复议决定 or 判决) that revoked the case's decision, if any."""
+    return measures_of(_steps(session, case.id)).revoked_by
 
 
 def _party_ids(session: Session, case_id: str) -> list[str]:
@@ -950,12 +961,20 @@ def serve(
 def record_payment(
     session: Session, actor: Actor, case_id: str, on: dt.date, amount_fen: int, receipt_no: str
 ) -> CaseView:
-    """执行: the fine paid at the bank (罚缴分离, APL 67), with the late fee of APL 72 when late."""
+    """执行: the fine paid at the bank (罚缴分离, APL 67), with the late fee of APL 72 when late —
+    not counted for the days of a pause or of an appeal pending (APL 73, ``timing.fee_pauses``).
+    Refused once an appeal result revoked the decision: nothing is then left to collect."""
     require(actor, Permission.HANDLE_CASES)
     case = _get(session, case_id)
     advance(case, StepKind.EXECUTION, StepStatus.DONE)
     if case.served_on is None:
         raise ValidationError(f"{case.number}的决定书尚未送达，不能登记缴款。")
+    revoked = _revoked_by(session, case)
+    if revoked is not None:
+        raise ValidationError(
+            f"{case.number}的处罚决定已于 {revoked.performed_on.isoformat()} 被{appeal_kind(revoked).ruling}撤销，"
+            "罚款不再收缴，不能登记缴款；请将“执行”记为不适用（已缴的罚款依法退还）。"
+        )
     # Instalments (分期缴纳, APL 66) are paid one by one as side measures; execution is then their
     # settlement. Imported here because app.cases.measures builds on this module.
     from app.cases.measures import instalment_settlement
@@ -990,14 +1009,20 @@ def record_payment(
         (c for c in clocks_for_case(session, actor, case.id, today=on) if c.kind is ClockKind.PAYMENT), None
     )
     due = payment.due if payment else Clock(ClockKind.PAYMENT, case.served_on).due(calendar_for(session)).day
-    fee = late_fee_fen(case.fine_fen, due, on)
+    pauses = late_fee_pauses(session, case)
+    fee = late_fee_fen(case.fine_fen, due, on, pauses)
     owed = case.fine_fen + fee
     if amount_fen != owed:
+        paused = late_fee_days(due, on) - late_fee_days(due, on, pauses)
         extra = (
             f"（罚款 {yuan_short(case.fine_fen)}，{due.isoformat()} 缴款期满后加处罚款 {yuan_short(fee)}）"
+            if fee
+            else ""
         )
+        if paused:
+            extra += f"（复议、诉讼或中止期间 {paused} 日不计加处罚款，《行政处罚法》第七十三条）"
         raise ValidationError(
-            f"{on.isoformat()} 应缴 {yuan_short(owed)}{extra if fee else ''}，登记的 {yuan_short(amount_fen)}不符，请核对缴款凭证。",
+            f"{on.isoformat()} 应缴 {yuan_short(owed)}{extra}，登记的 {yuan_short(amount_fen)}不符，请核对缴款凭证。",
             field="amount",
         )
     if not receipt_no.strip():
@@ -1026,6 +1051,7 @@ def mark_not_applicable(
     require(actor, Permission.HANDLE_CASES)
     case = _get(session, case_id)
     advance(case, step, StepStatus.NOT_APPLICABLE, reason)
+    data: dict[str, Any] = {}
     proposed = Outcome(_data(_step(session, case, StepKind.CONCLUSION)).get("proposed_outcome", "penalty"))
     if step is StepKind.LEGAL_REVIEW:
         triggers = legal_review_triggers(session, case)
@@ -1053,10 +1079,15 @@ def mark_not_applicable(
         if case.outcome != Outcome.TRANSFER.value:
             raise ValidationError("决定书须送达当事人（《行政处罚法》第六十一条），不能记为不适用。")
     elif step is StepKind.EXECUTION and case.outcome == Outcome.PENALTY.value and case.fine_fen > 0:
-        raise ValidationError(
-            f"{case.number}处罚款 {yuan_short(case.fine_fen)}，须登记缴款或强制执行，不能记为不适用。"
-        )
-    _record(session, actor, case, step, on, status=StepStatus.NOT_APPLICABLE, reason=reason)
+        # A decision revoked on appeal (撤销) leaves no fine to collect; the step names the result.
+        revoked = _revoked_by(session, case)
+        if revoked is None:
+            raise ValidationError(
+                f"{case.number}处罚款 {yuan_short(case.fine_fen)}，须登记缴款或强制执行，不能记为不适用；"
+                "处罚决定被复议决定或判决撤销的，请先在“强制措施与执行”中登记复议决定或判决。"
+            )
+        data = {"appeal_result_id": revoked.id, "revoked_on": revoked.performed_on.isoformat()}
+    _record(session, actor, case, step, on, status=StepStatus.NOT_APPLICABLE, reason=reason, data=data)
     return _view(session, case)
 
 

@@ -23,6 +23,27 @@ handling; the reminder (催告书) the party's 10 working days; cash collected o
 2-working-day handover. An approved deferral (暂缓缴纳) lengthens the payment clock; approved
 instalments (分期缴纳) make it the due day of the next unpaid instalment. A case may hold several
 preservations or seizures: the clock shows the earliest one still open, else the last one.
+
+The party's appeal (行政复议 or 行政诉讼, recorded as a side step with its result) acts on the
+clocks as the law reads:
+
+* The payment clock is not moved: the decision is not suspended while it is reviewed (行政处罚法
+  第七十三条第一款), so the party still owes the fine by its day; but no late fee runs for the
+  days the appeal is pending (第七十三条第三款) — ``fee_pauses`` is the one place that builds the
+  days without a fee, for ``service.record_payment`` and ``measures.pay_instalment`` alike.
+* The reconsideration clock is done once a reconsideration is filed, or a lawsuit (a lawsuit
+  accepted bars a reconsideration, 行政复议法 第二十九条); the lawsuit clock once a lawsuit is
+  filed. Once a reconsideration is decided (not withdrawn) the lawsuit period is the 15 days
+  from its receipt (行政诉讼法 第四十五条, ``clocks.LAWSUIT_AFTER_RECONSIDERATION``).
+* Enforcement by the court (ACL 53) is open only to a body whose party did *not* seek review in
+  time; the squad can neither remind towards it nor apply while an appeal is pending. So the
+  days an appeal is pending are not counted on the reminder and court-application clocks: they
+  stop while it is pending (shown as 中止中) and go on after its result for the days left — the
+  3 months of ACL 53 are not eaten up by the review. Simplification, on the strict side: after a
+  judgment the squad could instead apply to enforce the judgment itself within 2 years
+  (行政诉讼法 第九十五条); the clock still shows the shorter window.
+* A result revoking the decision (撤销) leaves no fine to collect: payment, reminder, court
+  application and the appeal periods are then done.
 """
 
 from __future__ import annotations
@@ -32,6 +53,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -42,6 +64,7 @@ from app.auth.roles import Actor, Permission, require
 from app.calendar import WorkCalendar, calendar_for
 from app.cases.clocks import (
     AMBER_WORKING_DAYS,
+    LAWSUIT_AFTER_RECONSIDERATION,
     PERIODS,
     ClockKind,
     ClockState,
@@ -49,6 +72,7 @@ from app.cases.clocks import (
     Event,
     Extension,
     Pause,
+    PeriodDef,
     case_clocks,
     check_extension,
 )
@@ -103,6 +127,58 @@ def _data(step: CaseStep | None) -> dict[str, Any]:
     return json.loads(step.data) if step is not None and step.data else {}
 
 
+class AppealKind(StrEnum):
+    """How the party seeks review of the decision (a ``StepKind.APPEAL`` row's ``appeal_kind``)."""
+
+    RECONSIDERATION = "reconsideration"  # 申请行政复议（复议机关）
+    LAWSUIT = "lawsuit"  # 提起行政诉讼（人民法院）
+
+    @property
+    def label(self) -> str:
+        return "行政复议" if self is AppealKind.RECONSIDERATION else "行政诉讼"
+
+    @property
+    def act(self) -> str:
+        return "申请行政复议" if self is AppealKind.RECONSIDERATION else "提起行政诉讼"
+
+    @property
+    def body(self) -> str:
+        return "复议机关" if self is AppealKind.RECONSIDERATION else "人民法院"
+
+    @property
+    def ruling(self) -> str:
+        return "复议决定" if self is AppealKind.RECONSIDERATION else "判决"
+
+
+class AppealResult(StrEnum):
+    """How a reconsideration or a lawsuit ended (a ``StepKind.APPEAL_RESULT`` row's ``result``)."""
+
+    UPHELD = "upheld"  # 维持决定，或驳回申请、诉讼请求
+    REVOKED = "revoked"  # 撤销（含责令重新作出）
+    CHANGED = "changed"  # 变更
+    CONFIRMED_ILLEGAL = "confirmed_illegal"  # 确认违法（不撤销，决定仍然有效）
+    WITHDRAWN = "withdrawn"  # 撤回复议申请或撤诉
+
+    @property
+    def label(self) -> str:
+        return _RESULT_LABELS[self]
+
+
+_RESULT_LABELS: Final = MappingProxyType(
+    {
+        AppealResult.UPHELD: "维持（驳回）",
+        AppealResult.REVOKED: "撤销",
+        AppealResult.CHANGED: "变更",
+        AppealResult.CONFIRMED_ILLEGAL: "确认违法",
+        AppealResult.WITHDRAWN: "撤回申请（撤诉）",
+    }
+)
+
+
+def appeal_kind(step: CaseStep) -> AppealKind:
+    return AppealKind(_data(step)["appeal_kind"])
+
+
 @dataclass(frozen=True)
 class Measures:
     """A case's side measures as its clocks read them (:mod:`app.cases.measures` records them)."""
@@ -124,6 +200,9 @@ class Measures:
     instalments: CaseStep | None = None
     #: The instalment payments, in the order paid.
     instalment_payments: tuple[CaseStep, ...] = field(default=())
+    #: The party's appeals (申请行政复议、提起行政诉讼) and their results, in the order recorded.
+    appeals: tuple[CaseStep, ...] = field(default=())
+    appeal_results: tuple[CaseStep, ...] = field(default=())
 
     @property
     def schedule(self) -> list[tuple[dt.date, int]]:
@@ -134,6 +213,54 @@ class Measures:
     @property
     def instalments_settled(self) -> bool:
         return self.instalments is not None and len(self.instalment_payments) >= len(self.schedule)
+
+    def result_of(self, appeal: CaseStep) -> CaseStep | None:
+        """The result recorded for ``appeal``, None while it is pending."""
+        return next((r for r in self.appeal_results if _data(r).get("appeal_id") == appeal.id), None)
+
+    @property
+    def appeal_periods(self) -> list[tuple[CaseStep, CaseStep | None]]:
+        """Each appeal with its result (None: pending), in the order filed."""
+        return [(a, self.result_of(a)) for a in self.appeals]
+
+    @property
+    def pending_appeal(self) -> CaseStep | None:
+        """The appeal still pending (the services allow one at a time)."""
+        return next((a for a, result in self.appeal_periods if result is None), None)
+
+    def filed(self, kind: AppealKind) -> CaseStep | None:
+        """The first appeal of ``kind``, if the party filed one."""
+        return next((a for a in self.appeals if appeal_kind(a) is kind), None)
+
+    @property
+    def revoked_by(self) -> CaseStep | None:
+        """The result that revoked the decision (撤销): no fine is then left to collect."""
+        return next(
+            (r for r in self.appeal_results if _data(r).get("result") == AppealResult.REVOKED.value), None
+        )
+
+    @property
+    def reconsideration_decided(self) -> CaseStep | None:
+        """The result of a reconsideration that was decided, not withdrawn: the lawsuit period is
+        then 15 days from it (行政诉讼法 第四十五条)."""
+        for appeal, result in self.appeal_periods:
+            if (
+                appeal_kind(appeal) is AppealKind.RECONSIDERATION
+                and result is not None
+                and _data(result).get("result") != AppealResult.WITHDRAWN.value
+            ):
+                return result
+        return None
+
+    @property
+    def appeal_pauses(self) -> list[Pause]:
+        """The days each appeal was pending, from its filing through its result (open while it is
+        pending): no late fee runs on them (APL 73), nor the reminder and court application."""
+        out: list[Pause] = []
+        for appeal, result in self.appeal_periods:
+            end = max(result.performed_on, appeal.performed_on) if result is not None else None
+            out.append(Pause(appeal.performed_on, end, f"当事人{appeal_kind(appeal).act}"))
+        return out
 
 
 NO_MEASURES: Final = Measures()
@@ -201,6 +328,8 @@ def measures_of(steps: Iterable[CaseStep]) -> Measures:
         deferral=last(StepKind.DEFERRAL),
         instalments=instalments,
         instalment_payments=payments,
+        appeals=tuple(s for s in side if s.kind == StepKind.APPEAL.value),
+        appeal_results=tuple(s for s in side if s.kind == StepKind.APPEAL_RESULT.value),
     )
 
 
@@ -233,6 +362,9 @@ def _events(
         events[Event.SEIZED] = side.seizure.performed_on
     if side.reminder is not None:
         events[Event.REMINDER_SERVED] = side.reminder.performed_on
+    reconsidered = side.reconsideration_decided
+    if reconsidered is not None:
+        events[Event.RECONSIDERATION_DECIDED] = reconsidered.performed_on
     decided = StepKind.DECISION in done and case.decided_on is not None
     # A transfer (移送) ends the case here: nothing is served or paid.
     if decided and case.outcome != Outcome.TRANSFER.value:
@@ -250,7 +382,9 @@ def _done(
     if case.stage in _CLOSED:
         return True
     statement = _data(live.get(StepKind.STATEMENT))
-    executed = StepKind.EXECUTION in live
+    # A decision revoked on appeal leaves nothing to pay, enforce or appeal against.
+    executed = StepKind.EXECUTION in live or side.revoked_by is not None
+    sued = side.filed(AppealKind.LAWSUIT) is not None
     guarded: dict[ClockKind, bool] = {
         ClockKind.PRESERVATION_DECISION: side.preservation_end is not None,
         ClockKind.SEIZURE: side.seizure_end is not None,
@@ -264,8 +398,9 @@ def _done(
         ClockKind.CASH_HANDOVER: side.cash_handover is not None or StepKind.RECORD_FILING in live,
         # Once the fine is paid nothing is left to enforce: the appeal periods are then only facts.
         ClockKind.PAYMENT: executed or side.instalments_settled,
-        ClockKind.RECONSIDERATION: executed,
-        ClockKind.LAWSUIT: executed,
+        # A lawsuit accepted bars a reconsideration (行政复议法 第二十九条).
+        ClockKind.RECONSIDERATION: executed or bool(side.appeals),
+        ClockKind.LAWSUIT: executed or sued,
         ClockKind.REMINDER: executed or side.court_application is not None,
         ClockKind.COURT_APPLICATION: executed or side.court_application is not None,
     }
@@ -360,6 +495,51 @@ def _instalment_due(side: Measures) -> Due:
     return Due(ClockKind.PAYMENT, day, False, False, text)
 
 
+#: The clocks a pending appeal stops: ACL 53 lets the squad apply to court only where the party
+#: did not seek review, so neither the reminder towards that application nor its 3 months run
+#: while one is pending (see the module docstring).
+APPEAL_PAUSED: Final = frozenset({ClockKind.REMINDER, ClockKind.COURT_APPLICATION})
+
+
+def _periods(side: Measures) -> Mapping[ClockKind, PeriodDef]:
+    """The period table of this case: after a reconsideration decided, the lawsuit period is the
+    15 days of 行政诉讼法 第四十五条."""
+    if side.reconsideration_decided is None:
+        return PERIODS
+    return MappingProxyType({**PERIODS, ClockKind.LAWSUIT: LAWSUIT_AFTER_RECONSIDERATION})
+
+
+def fee_pauses(pause_rows: Iterable[CasePause], side: Measures) -> list[Pause]:
+    """The days on which no late fee (加处罚款, APL 72) runs: the case's approved pauses (中止执行)
+    and the days an appeal was pending (复议、诉讼期间不予计算, APL 73 para. 3). The one place that
+    builds them: ``late_fee_pauses`` hands them to ``record_payment`` and ``pay_instalment``.
+
+    A pause before the payment due day has moved that day already; the fee counts only days
+    after it, so no paused day is taken off twice."""
+    rows = [
+        Pause(r.start, r.end, r.reason)
+        for r in pause_rows
+        if r.kind == CasePauseKind.PAUSE.value and r.start is not None
+    ]
+    return rows + side.appeal_pauses
+
+
+def _appeal_note(side: Measures) -> str:
+    """How the party's appeals read on the payment, reminder and court-application clocks."""
+    parts = []
+    for appeal, result in side.appeal_periods:
+        kind = appeal_kind(appeal)
+        if result is None:
+            parts.append(f"当事人于 {appeal.performed_on.isoformat()} {kind.act}，尚未审结")
+        else:
+            outcome = AppealResult(_data(result)["result"]).label
+            parts.append(
+                f"当事人于 {appeal.performed_on.isoformat()} {kind.act}，"
+                f"{result.performed_on.isoformat()} {kind.ruling}{outcome}"
+            )
+    return "；" + "；".join(parts) if parts else ""
+
+
 def _dues(
     case: Case,
     live: Mapping[StepKind, CaseStep],
@@ -369,6 +549,11 @@ def _dues(
     today: dt.date,
 ) -> dict[ClockKind, Due]:
     pauses, extensions = _pauses_and_extensions(pause_rows, live)
+    executed = live.get(StepKind.EXECUTION)
+    # As for a pause of the case: an appeal filed after execution moves nothing.
+    appeal_pauses = [p for p in side.appeal_pauses if executed is None or p.start <= executed.performed_on]
+    for kind in APPEAL_PAUSED:
+        pauses[kind].extend(appeal_pauses)
     # The one approved extension of a seizure (ACL 25) and an approved deferral (APL 66) are
     # extensions of their clocks, recorded as side measures rather than ``CasePause`` rows.
     for step in side.seizure_extensions:
@@ -382,7 +567,7 @@ def _dues(
             )
         )
     dues: dict[ClockKind, Due] = case_clocks(
-        _events(case, live, side), pauses, extensions, calendar, today=today
+        _events(case, live, side), pauses, extensions, calendar, today=today, periods=_periods(side)
     )
     if ClockKind.PRESERVATION_DECISION in dues:
         dues[ClockKind.PRESERVATION_DECISION] = _done_note(
@@ -410,6 +595,26 @@ def _dues(
                 dues[ClockKind.PAYMENT],
                 f"；当事人申请，经{side.deferral.approved_by_name}批准暂缓缴纳至 {until}（《行政处罚法》第六十六条）",
             )
+    if side.appeals:
+        note = _appeal_note(side)
+        revoked = side.revoked_by
+        if ClockKind.PAYMENT in dues:
+            tail = (
+                f"；处罚决定已于 {revoked.performed_on.isoformat()} 被撤销，罚款不再收缴"
+                if revoked is not None
+                else "；复议、诉讼期间不停止执行，但不计算加处罚款（《行政处罚法》第七十三条）"
+            )
+            dues[ClockKind.PAYMENT] = _note(dues[ClockKind.PAYMENT], note + tail)
+        for kind in APPEAL_PAUSED:
+            if kind in dues and appeal_pauses:
+                dues[kind] = _note(dues[kind], note + "；复议、诉讼期间不计入（《行政强制法》第五十三条）")
+        for kind, what in (
+            (ClockKind.RECONSIDERATION, AppealKind.RECONSIDERATION),
+            (ClockKind.LAWSUIT, AppealKind.LAWSUIT),
+        ):
+            filed = side.filed(what)
+            if kind in dues and filed is not None:
+                dues[kind] = _note(dues[kind], f"；当事人已于 {filed.performed_on.isoformat()} {what.act}")
     return dues
 
 
@@ -437,11 +642,12 @@ def compute(
     live = _live(steps)
     side = measures_of(steps)
     dues = _dues(case, live, side, pause_rows, calendar, today)
+    periods = _periods(side)
     out: list[ClockView] = []
     for kind, due in dues.items():
         if not _applies(case, kind):
             continue
-        period = PERIODS[kind]
+        period = periods[kind]
         out.append(
             ClockView(
                 kind=kind,
@@ -483,6 +689,12 @@ def _case_steps(session: Session, case_id: str) -> list[CaseStep]:
             .order_by(CaseStep.seq)
         )
     )
+
+
+def late_fee_pauses(session: Session, case: Case) -> list[Pause]:
+    """``fee_pauses`` of one case, read from its rows (see there)."""
+    session.flush()
+    return fee_pauses(_pause_rows(session, case.id), measures_of(_case_steps(session, case.id)))
 
 
 def clocks_for_case(
@@ -620,14 +832,20 @@ def extend_case_period(
 
 
 __all__ = [
+    "APPEAL_PAUSED",
     "NO_MEASURES",
     "PAUSABLE",
+    "AppealKind",
+    "AppealResult",
     "ClockView",
     "Measures",
+    "appeal_kind",
     "case_dues",
     "clocks_for_case",
     "compute",
     "extend_case_period",
+    "fee_pauses",
+    "late_fee_pauses",
     "measures_of",
     "pause_case",
     "resume_case",

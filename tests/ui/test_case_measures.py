@@ -1,6 +1,7 @@
 """The workspace's 强制措施与执行 menu driven offscreen on the demo squad: a preservation and its
 handling, a seizure extended once and released, instalments refused when they do not add up and
-approved when they do, one instalment paid — each through its real form, refusals shown."""
+approved when they do, one instalment paid, the party's reconsideration holding the reminder back
+until its result is recorded — each through its real form, refusals shown."""
 
 from __future__ import annotations
 
@@ -213,3 +214,52 @@ def test_instalments_are_approved_and_paid_from_the_menu(
     use(monkeypatch, lambda d: None)
     choose(c, measures.ReminderDialog)
     assert len(errors) == 1 and "催告" in errors[0]
+
+
+def test_an_appeal_holds_the_reminder_back_until_its_result(
+    qtbot: Any, ctx: AppContext, admin: Actor, monkeypatch: pytest.MonkeyPatch, errors: list[str]
+) -> None:
+    crew = make_crew(ctx, admin)
+    case_id = open_and_file(crew, TODAY - dt.timedelta(days=40), TODAY - dt.timedelta(days=39))
+    decide_case(crew, case_id, TODAY - dt.timedelta(days=30))
+    serve_case(crew, case_id, TODAY - dt.timedelta(days=20))  # the fine is overdue
+    w = CaseWorkspace(ctx, admin, case_id)
+    qtbot.addWidget(w)
+    assert not w.measure_actions[measures.AppealResultDialog].isEnabled()  # nothing pending
+
+    def appeal(d: measures.AppealDialog) -> None:
+        d.appeal_kind.setCurrentIndex(d.appeal_kind.findData("reconsideration"))
+        d.body.setText("广州市天河区人民政府")
+        d.reference.setText("天府行复〔2026〕31号")
+
+    use(monkeypatch, appeal)
+    choose(w, measures.AppealDialog)
+    assert errors == []
+    assert not w.measure_actions[measures.AppealDialog].isEnabled()  # one pending at a time
+    row = w.timeline.item(w.timeline.rowCount() - 1, 6).text()
+    assert "复议或诉讼：行政复议" in row and "受理机关：广州市天河区人民政府" in row
+
+    # the reminder is refused while the reconsideration is pending, naming it
+    use(monkeypatch, lambda d: None)
+    choose(w, measures.ReminderDialog)
+    assert len(errors) == 1
+    assert "申请行政复议（广州市天河区人民政府，案号 天府行复〔2026〕31号），尚未审结" in errors[0]
+    errors.clear()
+
+    def upheld(d: measures.AppealResultDialog) -> None:
+        d.result.setCurrentIndex(d.result.findData("upheld"))
+        d.note.setPlainText("维持原处罚决定")
+
+    use(monkeypatch, upheld)
+    choose(w, measures.AppealResultDialog)
+    assert errors == []
+    assert "结果：维持（驳回）" in w.timeline.item(w.timeline.rowCount() - 1, 6).text()
+    assert not w.measure_actions[measures.AppealResultDialog].isEnabled()
+
+    def remind(d: measures.ReminderDialog) -> None:
+        d.received_by.setText("王某")
+
+    use(monkeypatch, remind)
+    choose(w, measures.ReminderDialog)
+    assert errors == []
+    assert w.case.steps[-1].kind is StepKind.REMINDER

@@ -1,6 +1,7 @@
 """The side measures of a case in its workspace (强制措施与执行): 先行登记保存 and its handling,
 查封扣押 with its one extension and its release, 暂缓缴纳 and 分期缴纳 with each instalment paid,
-催告, 申请法院强制执行, and the hand-over of cash collected on the spot.
+the party's 行政复议 or 行政诉讼 and its result, 催告, 申请法院强制执行, and the hand-over of cash
+collected on the spot.
 
 They are not steps of the procedure: they happen beside it, when the case needs them. Each form
 is a :class:`ui.cases.steps.StepDialog`; which measures a case may take now is read from its
@@ -15,7 +16,6 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
 from app.auth.roles import Actor, Permission
 from app.cases import CaseStage, CaseView, Procedure, StepKind, StepView
 from app.cases.measures import (
+    AppealKind,
+    AppealResult,
     Instalment,
     ItemLine,
     PreservationOutcome,
@@ -45,6 +47,8 @@ from app.cases.measures import (
     handle_preservation,
     pay_instalment,
     preserve_evidence,
+    record_appeal,
+    record_appeal_result,
     release_seizure,
     seize,
     serve_reminder,
@@ -69,6 +73,8 @@ INVESTIGATING = frozenset(
         CaseStage.DISCUSSED,
     }
 )
+#: Stages in which nothing more is recorded (a closed case is reopened first).
+FINISHED = frozenset({CaseStage.CLOSED, CaseStage.ARCHIVED})
 
 
 def _steps(case: CaseView, kind: StepKind) -> list[StepView]:
@@ -89,6 +95,24 @@ def open_instalments(case: CaseView) -> int:
     plan = plans[-1]
     paid = [p for p in _steps(case, StepKind.INSTALMENT_PAYMENT) if p.data.get("instalments_id") == plan.id]
     return len(plan.data.get("schedule", [])) - len(paid)
+
+
+def pending_appeal(case: CaseView) -> StepView | None:
+    """The party's reconsideration or lawsuit still without a result, if any."""
+    decided = {r.data.get("appeal_id") for r in _steps(case, StepKind.APPEAL_RESULT)}
+    return next((a for a in _steps(case, StepKind.APPEAL) if a.id not in decided), None)
+
+
+def revoked(case: CaseView) -> bool:
+    """Whether a reconsideration decision or judgment revoked the case's decision (撤销)."""
+    return any(
+        r.data.get("result") == AppealResult.REVOKED.value for r in _steps(case, StepKind.APPEAL_RESULT)
+    )
+
+
+def appeal_text(step: StepView) -> str:
+    """2026-04-20 申请行政复议（广州市天河区人民政府）"""
+    return f"{step.performed_on:%Y-%m-%d} {AppealKind(step.data['appeal_kind']).act}（{step.data.get('body', '')}）"
 
 
 def _item_text(step: StepView) -> str:
@@ -434,6 +458,68 @@ class InstalmentPaymentDialog(StepDialog):
         )
 
 
+class AppealDialog(StepDialog):
+    act = "当事人申请复议或起诉"
+    date_label = "申请（起诉）日期"
+    hint = (
+        "当事人可在收到处罚决定书之日起 60 日内申请行政复议，6 个月内提起行政诉讼（《行政复议法》第二十条、"
+        "《行政诉讼法》第四十六条）；复议、诉讼期间决定不停止执行，但不计算加处罚款，也不能催告或申请人民法院"
+        "强制执行（《行政处罚法》第七十三条、《行政强制法》第五十三条）。"
+    )
+
+    def build(self, session: Any) -> None:
+        self.appeal_kind = QComboBox(objectName="appeal_kind")
+        for kind in AppealKind:
+            self.appeal_kind.addItem(kind.label, kind.value)
+        self.body = QLineEdit(placeholderText="复议机关或人民法院，如：广州市天河区人民政府")
+        self.reference = QLineEdit(placeholderText="复议或诉讼案号（选填）")
+        self.form.addRow("方式 *", self.appeal_kind)
+        self.form.addRow("受理机关 *", self.body)
+        self.form.addRow("案号", self.reference)
+        self.fields |= {"appeal_kind": self.appeal_kind, "body": self.body}
+
+    def call(self, session: Any, on: dt.date) -> CaseView:
+        return record_appeal(
+            session,
+            self.actor,
+            self.case.id,
+            on,
+            AppealKind(self.appeal_kind.currentData()),
+            self.body.text(),
+            self.reference.text(),
+        )
+
+
+class AppealResultDialog(StepDialog):
+    act = "复议决定或判决"
+    date_label = "送达当事人日期"
+    hint = (
+        "登记复议决定或生效判决，或者当事人撤回申请。决定被撤销的，罚款不再收缴，请将“执行”记为不适用后结案；"
+        "决定被变更的，请在说明中写明变更后的处罚内容。"
+    )
+
+    def build(self, session: Any) -> None:
+        appeal = pending_appeal(self.case)
+        self.form.addRow("复议或诉讼", QLabel(appeal_text(appeal) if appeal is not None else "（无）"))
+        self.result = QComboBox(objectName="result")
+        for result in AppealResult:
+            self.result.addItem(result.label, result.value)
+        self.note = text_edit("说明，如：维持原处罚决定；变更后的罚款数额", 50)
+        self.form.addRow("结果 *", self.result)
+        self.form.addRow("说明", self.note)
+        self.fields |= {"result": self.result, "note": self.note}
+
+    def call(self, session: Any, on: dt.date) -> CaseView:
+        return record_appeal_result(
+            session,
+            self.actor,
+            self.case.id,
+            on,
+            AppealResult(self.result.currentData()),
+            self.note.toPlainText(),
+        )
+
+
 class ReminderDialog(StepDialog):
     act = "催告"
     date_label = "催告书送达日期"
@@ -443,21 +529,13 @@ class ReminderDialog(StepDialog):
         self.method = QComboBox(objectName="method")
         self.method.addItems(list(SERVICE_METHODS))
         self.received_by = QLineEdit(placeholderText="签收人")
-        self.appeal_pending = QCheckBox("当事人已申请行政复议或提起行政诉讼，尚未审结")
         self.form.addRow("送达方式 *", self.method)
         self.form.addRow("签收人", self.received_by)
-        self.form.addRow("", self.appeal_pending)
         self.fields |= {"method": self.method, "received_by": self.received_by}
 
     def call(self, session: Any, on: dt.date) -> CaseView:
         return serve_reminder(
-            session,
-            self.actor,
-            self.case.id,
-            on,
-            self.method.currentText(),
-            self.received_by.text(),
-            appeal_pending=self.appeal_pending.isChecked(),
+            session, self.actor, self.case.id, on, self.method.currentText(), self.received_by.text()
         )
 
 
@@ -468,20 +546,11 @@ class CourtApplicationDialog(StepDialog):
 
     def build(self, session: Any) -> None:
         self.court = QLineEdit(placeholderText="如：广州市天河区人民法院")
-        self.appeal_pending = QCheckBox("当事人已申请行政复议或提起行政诉讼，尚未审结")
         self.form.addRow("受理法院 *", self.court)
-        self.form.addRow("", self.appeal_pending)
         self.fields |= {"court": self.court}
 
     def call(self, session: Any, on: dt.date) -> CaseView:
-        return apply_to_court(
-            session,
-            self.actor,
-            self.case.id,
-            on,
-            self.court.text(),
-            appeal_pending=self.appeal_pending.isChecked(),
-        )
+        return apply_to_court(session, self.actor, self.case.id, on, self.court.text())
 
 
 class CashHandoverDialog(StepDialog):
@@ -507,7 +576,8 @@ def available(case: CaseView, actor: Actor) -> dict[type[StepDialog], bool]:
     investigating = ordinary and case.stage in INVESTIGATING
     preserved = open_measures(case, StepKind.PRESERVATION, StepKind.PRESERVATION_HANDLING, "preservation_id")
     seized = open_measures(case, StepKind.SEIZURE, StepKind.SEIZURE_RELEASE, "seizure_id")
-    fined = ordinary and case.stage is CaseStage.SERVED and case.fine_fen > 0
+    # A decision revoked on appeal leaves no fine to collect.
+    fined = ordinary and case.stage is CaseStage.SERVED and case.fine_fen > 0 and not revoked(case)
     arranged = bool(_steps(case, StepKind.DEFERRAL) or _steps(case, StepKind.INSTALMENTS))
     reminded = bool(_steps(case, StepKind.REMINDER))
     spot = next((s for s in case.steps if s.kind is StepKind.SPOT_DECISION), None)
@@ -516,6 +586,10 @@ def available(case: CaseView, actor: Actor) -> dict[type[StepDialog], bool]:
         and bool(spot.data.get("collected_on_spot"))
         and not _steps(case, StepKind.CASH_HANDOVER)
     )
+    # The party may appeal against any decision served on it (on the spot in a summary case),
+    # one appeal at a time; the service checks the periods.
+    served = (case.served_on is not None or spot is not None) and case.stage not in FINISHED
+    pending = pending_appeal(case) is not None
     return {
         PreservationDialog: leader and investigating,
         PreservationHandlingDialog: leader and bool(preserved),
@@ -525,6 +599,8 @@ def available(case: CaseView, actor: Actor) -> dict[type[StepDialog], bool]:
         DeferralDialog: leader and fined and not arranged,
         InstalmentsDialog: leader and fined and not arranged,
         InstalmentPaymentDialog: handler and fined and open_instalments(case) > 0,
+        AppealDialog: handler and served and not pending and not revoked(case),
+        AppealResultDialog: handler and pending and case.stage not in FINISHED,
         ReminderDialog: handler and fined and not reminded,
         CourtApplicationDialog: leader and fined and reminded,
         CashHandoverDialog: handler and cash_due,
@@ -544,10 +620,22 @@ MENU: tuple[type[StepDialog] | None, ...] = (
     InstalmentsDialog,
     InstalmentPaymentDialog,
     None,
+    AppealDialog,
+    AppealResultDialog,
+    None,
     ReminderDialog,
     CourtApplicationDialog,
     None,
     CashHandoverDialog,
 )
 
-__all__ = ["MENU", "ItemTable", "available", "open_instalments", "open_measures"]
+__all__ = [
+    "MENU",
+    "ItemTable",
+    "appeal_text",
+    "available",
+    "open_instalments",
+    "open_measures",
+    "pending_appeal",
+    "revoked",
+]

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from app.auth.roles import Actor, Permission
 from app.cases import OUTCOME_LABELS, CaseStage, CaseView, Procedure, StepKind, StepStatus, StepView, get_case
 from app.cases.clocks import ClockState
-from app.cases.measures import PreservationOutcome, SeizureMeasure, SeizureOutcome
+from app.cases.measures import AppealKind, AppealResult, PreservationOutcome, SeizureMeasure, SeizureOutcome
 from app.cases.precheck import Finding, Severity, precheck
 from app.cases.query import PROCEDURE_LABELS
 from app.cases.timing import ClockView, clocks_for_case
@@ -99,7 +99,11 @@ DATA_LABELS = {
     "late": "逾期",
     "court": "受理法院",
     "via": "执行方式",
-    "appeal_pending": "复议或诉讼中",
+    # the party's appeal (行政复议、行政诉讼) and its result
+    "appeal_kind": "复议或诉讼",
+    "body": "受理机关",
+    "reference": "案号",
+    "result": "结果",
 }
 STEP_COLUMNS = ("序号", "环节", "状态", "日期", "办案人员", "记录 / 审批", "内容")
 CLOCK_COLUMNS = ("期限", "依据", "到期日", "状态", "说明")
@@ -136,6 +140,8 @@ _SPECIAL: dict[str, Callable[[Any], str]] = {
     "schedule": _schedule,
     "measure": lambda v: SeizureMeasure(v).label,
     "via": lambda v: "申请人民法院强制执行" if v == "court_application" else str(v),
+    "appeal_kind": lambda v: AppealKind(v).label,
+    "result": lambda v: AppealResult(v).label,
 }
 
 

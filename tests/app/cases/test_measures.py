@@ -1,7 +1,8 @@
 """Side measures of whole cases on real SQLite: preservation (APL 56), seizure (ACL 18, 25, 27),
 deferral and instalments (APL 66, 72), reminder and court application (ACL 53, 54), cash
-collected on the spot handed in (APL 71) — each rule refused and allowed, with the clocks they
-start and stop and the pre-check findings they leave."""
+collected on the spot handed in (APL 71), the party's reconsideration or lawsuit and its result
+(APL 73, ACL 53) — each rule refused and allowed, with the clocks they start and stop and the
+pre-check findings they leave."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from app.auth.roles import Actor, Role
 from app.cases import (
     SIDE_STEPS,
     STEPS,
+    AppealKind,
+    AppealResult,
     CaseStage,
     CaseView,
     Instalment,
@@ -37,12 +40,15 @@ from app.cases import (
     mark_not_applicable,
     pay_instalment,
     preserve_evidence,
+    record_appeal,
+    record_appeal_result,
     record_payment,
     release_seizure,
     seize,
     serve_reminder,
 )
 from app.cases.clocks import ClockKind, ClockState
+from app.cases.due import due_clocks
 from app.cases.precheck import Severity, precheck
 from app.cases.timing import ClockView, clocks_for_case, extend_case_period
 from app.context import AppContext
@@ -360,8 +366,6 @@ def test_reminder_then_court_application_across_the_2026_national_day(
     with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError) as err:
         serve_reminder(s, crew.actor, case_id, D(2026, 3, 25), "直接送达")
     assert "尚未逾期" in err.value.message and "自 2026-03-26 起可以催告" in err.value.message
-    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="已申请行政复议"):
-        serve_reminder(s, crew.actor, case_id, D(2026, 9, 29), "直接送达", appeal_pending=True)
     with crew.ctx.unit_of_work(leader) as s, pytest.raises(ValidationError, match="须催告当事人履行义务"):
         apply_to_court(s, leader, case_id, D(2026, 10, 20), "广州市天河区人民法院")
     # served Tuesday 29 September; the National Day holiday runs 1–7 October, Saturday 10 October
@@ -384,8 +388,6 @@ def test_reminder_then_court_application_across_the_2026_national_day(
         with crew.ctx.unit_of_work(leader) as s, pytest.raises(ValidationError) as err:
             apply_to_court(s, leader, case_id, day, "广州市天河区人民法院")
         assert "至 2026-10-19" in err.value.message and "最早 2026-10-20 可以申请" in err.value.message
-    with crew.ctx.unit_of_work(leader) as s, pytest.raises(ValidationError, match="已申请行政复议"):
-        apply_to_court(s, leader, case_id, D(2026, 10, 20), "广州市天河区人民法院", appeal_pending=True)
     with crew.ctx.unit_of_work(leader) as s:
         view = apply_to_court(s, leader, case_id, D(2026, 10, 20), "广州市天河区人民法院")
     assert view.stage is CaseStage.EXECUTED
@@ -479,3 +481,231 @@ def test_cash_handed_in_late_is_recorded_as_late(crew: Crew) -> None:
         found = [f for f in precheck(s, crew.actor, case_id) if f.step is StepKind.CASH_HANDOVER]
     assert [f.severity for f in found] == [Severity.FORM]
     assert "2026-03-11" in found[0].message and "2026-03-09" in found[0].message
+
+
+# ---- 行政复议、行政诉讼 (APL 73, ACL 53) --------------------------------------------------------
+
+GOV = "广州市天河区人民政府"
+COURT = "广州市天河区人民法院"
+
+
+def _appeal(crew: Crew, case_id: str, on: dt.date, kind: AppealKind, body: str = GOV, ref: str = "") -> str:
+    with crew.ctx.unit_of_work(crew.actor) as s:
+        view = record_appeal(s, crew.actor, case_id, on, kind, body, ref)
+    return _last(view, StepKind.APPEAL)
+
+
+def _result(crew: Crew, case_id: str, on: dt.date, result: AppealResult, note: str = "") -> str:
+    with crew.ctx.unit_of_work(crew.actor) as s:
+        view = record_appeal_result(s, crew.actor, case_id, on, result, note)
+    return _last(view, StepKind.APPEAL_RESULT)
+
+
+def test_appeal_only_after_service_within_its_period_and_one_at_a_time(
+    crew: Crew, actors: dict[Role, Actor]
+) -> None:
+    case_id = open_and_file(crew, D(2026, 3, 2), D(2026, 3, 3))
+    decide_case(crew, case_id, D(2026, 3, 10))
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="决定书尚未送达"):
+        record_appeal(s, crew.actor, case_id, D(2026, 3, 11), AppealKind.RECONSIDERATION, GOV)
+    serve_case(crew, case_id, D(2026, 3, 10))
+    legal = actors[Role.LEGAL]
+    with crew.ctx.unit_of_work(legal) as s, pytest.raises(PermissionDenied):
+        record_appeal(s, legal, case_id, D(2026, 4, 20), AppealKind.RECONSIDERATION, GOV)
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="请填写复议机关"):
+        record_appeal(s, crew.actor, case_id, D(2026, 4, 20), AppealKind.RECONSIDERATION, " ")
+    # 60 days from Tuesday 10 March end on Saturday 9 May, a make-up workday: not moved
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError) as err:
+        record_appeal(s, crew.actor, case_id, D(2026, 5, 11), AppealKind.RECONSIDERATION, GOV)
+    assert "已于 2026-05-09 届满" in err.value.message and "第二十条" in err.value.message
+    assert err.value.field == "on"
+
+    appeal = _appeal(crew, case_id, D(2026, 5, 9), AppealKind.RECONSIDERATION, ref="天府行复〔2026〕12号")
+    view = _view(crew, case_id)
+    assert view.stage is CaseStage.SERVED  # a side step: the stage stays
+    assert dict(view.steps[-1].data) == {
+        "appeal_kind": "reconsideration",
+        "body": GOV,
+        "reference": "天府行复〔2026〕12号",
+    }
+    assert _clock(crew, case_id, ClockKind.RECONSIDERATION, D(2026, 5, 11)).state is ClockState.DONE
+    lawsuit = _clock(crew, case_id, ClockKind.LAWSUIT, D(2026, 5, 11))
+    assert lawsuit.state is ClockState.NONE and lawsuit.due == D(2026, 9, 10)
+
+    # one appeal pending at a time, named
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError) as err:
+        record_appeal(s, crew.actor, case_id, D(2026, 5, 12), AppealKind.LAWSUIT, COURT)
+    assert "2026-05-09 申请行政复议（广州市天河区人民政府，案号 天府行复〔2026〕12号）" in err.value.message
+    assert "尚未登记复议决定" in err.value.message
+
+    # the result: not before the filing; a change says what was changed
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="早于申请行政复议日期"):
+        record_appeal_result(s, crew.actor, case_id, D(2026, 5, 8), AppealResult.UPHELD)
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="变更后的处罚内容"):
+        record_appeal_result(s, crew.actor, case_id, D(2026, 6, 10), AppealResult.CHANGED)
+    result = _result(crew, case_id, D(2026, 6, 10), AppealResult.UPHELD, "维持原处罚决定")
+    step = _view(crew, case_id).steps[-1]
+    assert step.data["appeal_id"] == appeal and step.data["result"] == "upheld" and step.id == result
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="没有尚未审结"):
+        record_appeal_result(s, crew.actor, case_id, D(2026, 6, 11), AppealResult.REVOKED)
+
+    # after the reconsideration decision the lawsuit period is 15 days from its receipt
+    lawsuit = _clock(crew, case_id, ClockKind.LAWSUIT, D(2026, 6, 11))
+    assert lawsuit.due == D(2026, 6, 25) and "第四十五条" in lawsuit.basis
+    # and the court application follows it: 3 months to Friday 25 September, the Mid-Autumn Festival
+    assert _clock(crew, case_id, ClockKind.COURT_APPLICATION, D(2026, 6, 11)).due == D(2026, 9, 28)
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="不能再次申请行政复议"):
+        record_appeal(s, crew.actor, case_id, D(2026, 6, 12), AppealKind.RECONSIDERATION, GOV)
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError) as err:
+        record_appeal(s, crew.actor, case_id, D(2026, 6, 26), AppealKind.LAWSUIT, COURT)
+    assert "收到复议决定书之日起 15 日" in err.value.message and "已于 2026-06-25 届满" in err.value.message
+    _appeal(crew, case_id, D(2026, 6, 25), AppealKind.LAWSUIT, COURT)
+    assert _clock(crew, case_id, ClockKind.LAWSUIT, D(2026, 6, 26)).state is ClockState.DONE
+    _result(crew, case_id, D(2026, 9, 30), AppealResult.UPHELD, "驳回诉讼请求")
+    # a lawsuit accepted bars a reconsideration; a lawsuit is one appeal
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="第二十九条"):
+        record_appeal(s, crew.actor, case_id, D(2026, 10, 8), AppealKind.RECONSIDERATION, GOV)
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="不能重复登记起诉"):
+        record_appeal(s, crew.actor, case_id, D(2026, 10, 8), AppealKind.LAWSUIT, COURT)
+    with crew.ctx.read() as s:
+        assert verify(s).ok
+
+    # a lawsuit straight against the decision: within 6 months of its receipt
+    direct = _served_case(crew)
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError) as err:
+        record_appeal(s, crew.actor, direct, D(2026, 9, 11), AppealKind.LAWSUIT, COURT)
+    assert "6 个月" in err.value.message and "已于 2026-09-10 届满" in err.value.message
+    _appeal(crew, direct, D(2026, 9, 10), AppealKind.LAWSUIT, COURT)
+    # a summary case's decision is served on the spot
+    spot = _spot(crew)
+    _appeal(crew, spot, D(2026, 3, 6), AppealKind.RECONSIDERATION)
+
+
+def test_pending_appeal_holds_the_reminder_and_the_court_application_back(crew: Crew, leader: Actor) -> None:
+    case_id = _served_case(crew)  # payment due 25 March; lawsuit period ends 10 September
+    _appeal(crew, case_id, D(2026, 3, 30), AppealKind.RECONSIDERATION, ref="天府行复〔2026〕7号")
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError) as err:
+        serve_reminder(s, crew.actor, case_id, D(2026, 4, 1), "直接送达")
+    assert (
+        "2026-03-30 申请行政复议（广州市天河区人民政府，案号 天府行复〔2026〕7号），尚未审结"
+        in err.value.message
+    )
+    assert "第五十三条" in err.value.message and "登记复议决定后再办理“催告”" in err.value.message
+    with crew.ctx.unit_of_work(leader) as s, pytest.raises(ValidationError) as err:
+        apply_to_court(s, leader, case_id, D(2026, 4, 1), COURT)
+    assert "2026-03-30 申请行政复议" in err.value.message and "“申请法院强制执行”" in err.value.message
+    # the fine stays due (the decision is not suspended), and the clock says so
+    payment = _clock(crew, case_id, ClockKind.PAYMENT, D(2026, 4, 1))
+    assert payment.due == D(2026, 3, 25) and payment.state is ClockState.RED
+    assert "2026-03-30 申请行政复议，尚未审结" in payment.explanation and "第七十三条" in payment.explanation
+
+    _result(crew, case_id, D(2026, 5, 20), AppealResult.CONFIRMED_ILLEGAL, "确认违法，不撤销")
+    with crew.ctx.unit_of_work(crew.actor) as s:
+        view = serve_reminder(s, crew.actor, case_id, D(2026, 5, 21), "直接送达", "王某")
+    assert view.steps[-1].kind is StepKind.REMINDER and "appeal_pending" not in view.steps[-1].data
+
+    # a lawsuit pending past the lawsuit period: its days do not eat up the 3 months of ACL 53
+    sued = _served_case(crew)
+    with crew.ctx.unit_of_work(crew.actor) as s:
+        serve_reminder(s, crew.actor, sued, D(2026, 4, 1), "直接送达")
+    _appeal(crew, sued, D(2026, 9, 1), AppealKind.LAWSUIT, COURT)
+    court = _clock(crew, sued, ClockKind.COURT_APPLICATION, D(2026, 9, 20))
+    assert (
+        court.state is ClockState.NONE and "中止" in court.explanation and "第五十三条" in court.explanation
+    )
+    # the start page's index reads the appeal rows as the exact query does
+    with crew.ctx.read() as s:
+        for today in (D(2026, 9, 20), D(2026, 12, 9), D(2026, 12, 29)):
+            assert due_clocks(s, crew.actor, today) == due_clocks(s, crew.actor, today, use_index=False)
+    reminder = _clock(crew, sued, ClockKind.REMINDER, D(2026, 9, 20))
+    assert reminder.state is ClockState.RED  # it ran out before the lawsuit was filed
+    _result(crew, sued, D(2026, 9, 30), AppealResult.UPHELD, "驳回诉讼请求")
+    # 11–30 September were pending after the period's end: 10 December + 20 days
+    court = _clock(crew, sued, ClockKind.COURT_APPLICATION, D(2026, 12, 14))
+    assert court.due == D(2026, 12, 30) and court.state is ClockState.NONE
+    with crew.ctx.unit_of_work(leader) as s:
+        view = apply_to_court(s, leader, sued, D(2026, 12, 14), COURT)
+    assert view.stage is CaseStage.EXECUTED
+
+
+def test_late_fee_not_counted_while_an_appeal_is_pending(crew: Crew, leader: Actor) -> None:
+    case_id = _served_case(crew)  # fine 3,000 元 due 25 March
+    _appeal(crew, case_id, D(2026, 3, 30), AppealKind.RECONSIDERATION)
+    _result(crew, case_id, D(2026, 4, 9), AppealResult.UPHELD)
+    # 26 March – 14 April is 20 days late; 30 March – 9 April (11 days) the appeal was pending
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError) as err:
+        record_payment(s, crew.actor, case_id, D(2026, 4, 14), 480_000, "NO.1")
+    assert "应缴 3,810 元" in err.value.message and "11 日不计加处罚款" in err.value.message
+    with crew.ctx.unit_of_work(crew.actor) as s:
+        view = record_payment(s, crew.actor, case_id, D(2026, 4, 14), 381_000, "NO.1")
+    assert view.stage is CaseStage.EXECUTED and view.steps[-1].data["late_fee_fen"] == 81_000
+
+    # an instalment paid late while an appeal is pending: only the day before it is charged
+    split = _served_case(crew)
+    k = 100_000
+    with crew.ctx.unit_of_work(leader) as s:
+        approve_instalments(
+            s,
+            leader,
+            split,
+            D(2026, 3, 13),
+            D(2026, 3, 12),
+            (Instalment(D(2026, 4, 10), k), Instalment(D(2026, 5, 11), k), Instalment(D(2026, 6, 10), k)),
+            "经济困难",
+        )
+    _appeal(crew, split, D(2026, 4, 12), AppealKind.LAWSUIT, COURT)
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="应缴 1,030 元"):
+        pay_instalment(s, crew.actor, split, D(2026, 4, 20), 130_000, "NO.1")
+    with crew.ctx.unit_of_work(crew.actor) as s:
+        view = pay_instalment(s, crew.actor, split, D(2026, 4, 20), 103_000, "NO.1")
+    assert view.steps[-1].data["late_fee_fen"] == 3_000
+
+
+def test_a_revoked_decision_leaves_nothing_to_collect_and_the_case_closes(crew: Crew, leader: Actor) -> None:
+    case_id = _served_case(crew)
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError) as err:
+        mark_not_applicable(s, crew.actor, case_id, StepKind.EXECUTION, D(2026, 4, 1), "决定已撤销")
+    assert "不能记为不适用" in err.value.message and "登记复议决定或判决" in err.value.message
+    _appeal(crew, case_id, D(2026, 4, 1), AppealKind.LAWSUIT, COURT, "（2026）粤0106行初88号")
+    # a change is recorded only: the fine and its payment stay as decided (left to the clerk)
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="变更后的处罚内容"):
+        record_appeal_result(s, crew.actor, case_id, D(2026, 6, 20), AppealResult.CHANGED, " ")
+    result = _result(crew, case_id, D(2026, 6, 20), AppealResult.REVOKED, "判决撤销原处罚决定")
+
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError) as err:
+        record_payment(s, crew.actor, case_id, D(2026, 6, 22), 300_000, "NO.1")
+    assert "已于 2026-06-20 被判决撤销" in err.value.message and "记为不适用" in err.value.message
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="被判决撤销"):
+        serve_reminder(s, crew.actor, case_id, D(2026, 6, 22), "直接送达")
+    with crew.ctx.unit_of_work(crew.actor) as s, pytest.raises(ValidationError, match="被判决撤销"):
+        record_appeal(s, crew.actor, case_id, D(2026, 6, 22), AppealKind.RECONSIDERATION, GOV)
+    for kind in (ClockKind.PAYMENT, ClockKind.REMINDER, ClockKind.COURT_APPLICATION, ClockKind.LAWSUIT):
+        clocks = [c for c in _clocks(crew, case_id, D(2026, 6, 22)) if c.kind is kind]
+        assert all(c.state is ClockState.DONE for c in clocks), kind
+    payment = _clock(crew, case_id, ClockKind.PAYMENT, D(2026, 6, 22))
+    assert "处罚决定已于 2026-06-20 被撤销，罚款不再收缴" in payment.explanation
+
+    with crew.ctx.unit_of_work(crew.actor) as s:
+        view = mark_not_applicable(
+            s, crew.actor, case_id, StepKind.EXECUTION, D(2026, 6, 22), "处罚决定已被判决撤销"
+        )
+    assert view.stage is CaseStage.EXECUTED and view.steps[-1].data["appeal_result_id"] == result
+    with crew.ctx.unit_of_work(leader) as s:
+        assert close_case(s, leader, case_id, D(2026, 6, 23)).stage is CaseStage.CLOSED
+
+
+def test_a_changed_decision_is_recorded_and_the_fine_stays_as_decided(crew: Crew) -> None:
+    case_id = _served_case(crew)
+    _appeal(crew, case_id, D(2026, 3, 20), AppealKind.RECONSIDERATION)
+    _result(crew, case_id, D(2026, 3, 24), AppealResult.CHANGED, "罚款变更为 2,000 元")
+    assert _view(crew, case_id).fine_fen == 300_000
+    with crew.ctx.unit_of_work(crew.actor) as s:
+        assert (
+            record_payment(s, crew.actor, case_id, D(2026, 3, 25), 300_000, "NO.1").stage
+            is CaseStage.EXECUTED
+        )
+
+
+def _clocks(crew: Crew, case_id: str, today: dt.date) -> list[ClockView]:
+    with crew.ctx.read() as s:
+        return clocks_for_case(s, crew.actor, case_id, today)
