@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -164,6 +164,15 @@ def _replaceable(session: Session, replaces_id: str, doc_type: str, case_id: str
 # ---- services ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """A document drawn with its number: the PDF, its page count and the data it shows."""
+
+    pdf_bytes: bytes
+    pages: int
+    snapshot: Mapping[str, Any]
+
+
 def issue_document(
     session: Session,
     actor: Actor,
@@ -178,23 +187,58 @@ def issue_document(
     store_dir: Path | None = None,
     default_pattern: str | None = None,
 ) -> IssuedView:
-    """Issue a document dated ``on_day``: number it in the register of that year, keep its PDF
-    (``store_dir``, by default the store beside the database) and the data it shows.
+    """Issue a document already drawn (its PDF cannot show the number it gets here: callers
+    that print the number use :func:`issue_drawn`). See :func:`issue_drawn`."""
+    drawn = Drawn(pdf_bytes, pages, snapshot)
+    return issue_drawn(
+        session,
+        actor,
+        case_id,
+        doc_type,
+        on_day,
+        lambda _number: drawn,
+        replaces_id,
+        store_dir=store_dir,
+        default_pattern=default_pattern,
+    )
 
-    ``replaces_id`` names the voided document this one corrects. ``default_pattern`` is the
-    template's number pattern, used when the type has no register yet."""
+
+def issue_drawn(
+    session: Session,
+    actor: Actor,
+    case_id: str | None,
+    doc_type: str,
+    on_day: dt.date,
+    draw: Callable[[str], Drawn],
+    replaces_id: str | None = None,
+    *,
+    store_dir: Path | None = None,
+    default_pattern: str | None = None,
+) -> IssuedView:
+    """Issue a document dated ``on_day``: number it in the register of that year, draw it with
+    that number (``draw(number)``), keep its PDF (``store_dir``, by default the store beside the
+    database) and the data it shows.
+
+    The number is taken first, inside the caller's unit of work, so the PDF carries it; a
+    refusal while drawing rolls the number back with everything else. ``replaces_id`` names the
+    voided document this one corrects. ``default_pattern`` is the template's number pattern,
+    used when the type has no register yet."""
     require(actor, Permission.HANDLE_CASES)
     code = check_doc_type(doc_type)
-    _check_pdf(pdf_bytes, pages)
-    snapshot_text = _snapshot_json(snapshot)
-    stored = files.put_bytes(
-        store_dir if store_dir is not None else store_beside_database(session), pdf_bytes
-    )
     if case_id is not None:
         _case(session, case_id)
     if replaces_id is not None:
         _replaceable(session, replaces_id, code, case_id)
     taken = take_number(session, code, on_day.year, default_pattern=default_pattern)
+    drawn = draw(taken.number)
+    _check_pdf(drawn.pdf_bytes, drawn.pages)
+    snapshot_text = _snapshot_json(drawn.snapshot)
+    # Stored while the write transaction holds the number (the PDF must show it): a few
+    # milliseconds of file I/O under the lock. Content-addressed, so a rolled-back issue leaves
+    # at most an unreferenced file, never a wrong one.
+    stored = files.put_bytes(
+        store_dir if store_dir is not None else store_beside_database(session), drawn.pdf_bytes
+    )
     row = IssuedDocument(
         case_id=case_id,
         doc_type=code,
@@ -207,7 +251,7 @@ def issue_document(
         snapshot=snapshot_text,
         pdf_sha256=stored.sha256,
         pdf_size=stored.size,
-        pages=pages,
+        pages=drawn.pages,
         issued_by_id=actor.user_id,
         issued_by_name=actor.display_name or actor.username,
         issued_at=dt.datetime.now().replace(microsecond=0),
