@@ -27,6 +27,7 @@ from app.squad import get_squad
 from ui.audit.page import AuditPage
 from ui.cases.page import CasesPage
 from ui.certificates.page import CertificatesPage
+from ui.documents.register import RegisterPage
 from ui.icons import icon
 from ui.leads.page import LeadsPage
 from ui.login import LockDialog
@@ -53,6 +54,7 @@ PAGES = (
     PageSpec("training", "培训记录", "nav.training", TrainingPage, Permission.VIEW_PERSONNEL),
     PageSpec("leads", "案源登记", "nav.leads", LeadsPage, Permission.VIEW_CASES),
     PageSpec("cases", "案件办理", "nav.cases", CasesPage, Permission.VIEW_CASES),
+    PageSpec("documents", "文书登记", "nav.documents", RegisterPage, Permission.VIEW_CASES),
     PageSpec("reference", "执法事项", "nav.reference", ReferencePage, Permission.VIEW_CASES),
     PageSpec("audit", "审计日志", "nav.audit", AuditPage, Permission.VIEW_AUDIT),
     PageSpec("settings", "系统设置", "nav.settings", SettingsPage, None),

@@ -1,6 +1,7 @@
 """The case workspace (案件办理台): the case's header; tabs for the timeline of its steps (who
 performed and approved each), its statutory clocks (期限, amber and red as on the start page),
-its evidence (证据) and the dossier pre-check (案卷评查); and the action bar: the one next step
+its evidence (证据), the dossier pre-check (案卷评查) and its documents (文书: draft, issue, void,
+reissue, print — ui.documents.panel); and the action bar: the one next step
 the procedure allows as a button that opens its form (greyed out, with the role it needs, for
 those who may not take it), 记为不适用 for an optional step, and the leader's acts — 中止/恢复,
 延长期限, 重新办理. After every act the workspace reloads the case and says so with
@@ -48,6 +49,7 @@ from ui.cases import measures
 from ui.cases.actions import ExtendDialog, PauseDialog, ReopenDialog, ResumeDialog
 from ui.cases.evidence import EvidencePanel
 from ui.cases.steps import STEP_DIALOGS, STEP_PERMISSIONS, NotApplicableDialog, StepDialog
+from ui.documents.panel import DocumentsPanel
 from ui.errors import show_error
 from ui.icons import icon
 
@@ -196,6 +198,8 @@ class CaseWorkspace(QDialog):
         self.tabs.addTab(self.clock_table, "期限")
         self.tabs.addTab(self.evidence, "证据")
         self.tabs.addTab(self.finding_table, "案卷评查")
+        self.documents = DocumentsPanel(ctx, actor, self.case)
+        self.tabs.addTab(self.documents, "文书")
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self._action_bar())
         buttons = QDialogButtonBox()
@@ -224,6 +228,7 @@ class CaseWorkspace(QDialog):
             show_error(self, exc)
             return
         self.evidence.set_case(self.case)
+        self.documents.set_case(self.case)
         self._show()
 
     def _member_name(self, session: Any, member_id: str) -> str:
