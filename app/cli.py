@@ -218,6 +218,31 @@ def cmd_render(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dossier(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.cases.service import find_case_by_number
+    from app.documents.dossier import compile_dossier
+
+    actor = _actor(ctx, args)
+    out = Path(args.out)
+    with ctx.read() as session:
+        case = find_case_by_number(session, actor, args.number)
+        order = [x for x in args.order.replace("，", ",").split(",") if x.strip()] if args.order else None
+        result = compile_dossier(session, actor, case.id, out, order=order)
+    print(
+        f"已装订{case.number}（共 {result.pages} 页：封面 {result.cover_pages} 页、卷内目录 "
+        f"{result.contents_pages} 页、正文 {result.numbered_pages} 页（页号 1–{result.numbered_pages}）、"
+        f"备考表 {result.notes_pages} 页）：{out}"
+    )
+    print(
+        f"档号：{result.archive_number or '（结案后编定）'}；保管期限：{result.retention_years} 年；"
+        f"文书 {result.documents} 件（其中未出具 {result.drafts} 件），证据照片 {result.photos} 张，"
+        f"其他证据 {result.other_evidence} 件。"
+    )
+    for warning in result.warnings:
+        print(f"注意：{warning}")
+    return 0
+
+
 def _type_codes() -> list[str]:
     from app.documents import document_types
 
@@ -309,6 +334,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="输出的 PDF 文件")
     p.add_argument("--number", default=None, help="文号（已签发时填写；不填则印“（未编号）”）")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser(
+        "dossier",
+        parents=[common, login],
+        help="装订案卷：封面、卷内目录、文书、证据、备考表合成一个 PDF",
+        description="按装订顺序把案件装订成一个 PDF：卷宗封面、卷内目录、文书（已出具的取存档件，未出具的按案件数据生成）、"
+        "证据照片及清单、备考表；正文编页号，封面、目录、备考表不编页号。",
+    )
+    p.add_argument("number", metavar="CASE_NUMBER", help="案号，如 车综执立〔2026〕第0001号")
+    p.add_argument("--out", required=True, help="输出的 PDF 文件")
+    p.add_argument(
+        "--order",
+        default=None,
+        help="装订顺序（逗号分隔的分组或文书类型代码，默认 filing,investigation,review,decision,"
+        "service,execution,closure,evidence）",
+    )
+    p.set_defaults(func=cmd_dossier)
 
     p = sub.add_parser("verify-audit", parents=[common], help="校验审计日志与数据是否被篡改")
     p.set_defaults(func=cmd_verify_audit)

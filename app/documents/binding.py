@@ -25,16 +25,18 @@ from sqlalchemy.orm import Session
 
 from app.auth.roles import Actor, Permission, require
 from app.calendar import calendar_for
-from app.cases.clocks import Clock, ClockKind
+from app.cases.clocks import Clock, ClockKind, late_fee_fen
 from app.cases.machine import SIDE_STEPS, StepKind
-from app.cases.service import OUTCOME_LABELS, StepView, get_case
+from app.cases.measures import PreservationOutcome
+from app.cases.service import OUTCOME_LABELS, StepView, get_case, legal_review_triggers
+from app.cases.timing import late_fee_pauses
 from app.certificates import facts_of
 from app.documents.template import Template, load_template
 from app.documents.text import date_zh
 from app.errors import NotFoundError, ValidationError
 from app.leads import SOURCE_LABELS
 from app.personnel.idcard import birth_date, gender_of, mask_id_number
-from app.reference import PenaltyType, get_item, yuan_capital, yuan_digits
+from app.reference import PenaltyType, get_item, thresholds, yuan_capital, yuan_digits
 from app.squad import get_squad
 from db.models import Certificate, CertificateEvent, Member, Party
 from db.models.cases import Case, CaseEvidence, Outcome, Procedure, StepStatus
@@ -283,6 +285,12 @@ def document_data(
         if kind in SIDE_STEPS and act is None:
             # A measure's document speaks of the measure: nothing to draw before it is recorded.
             raise ValidationError(f"{case.number}没有登记“{kind.label}”，不能制作“{template.title}”。")
+        skipped = _any(steps, kind) if kind is not None and act is None else None
+        if kind is not None and skipped is not None and skipped.status is StepStatus.NOT_APPLICABLE:
+            # The step was considered and found not to apply: nothing for its document to record.
+            raise ValidationError(
+                f"{case.number}的“{kind.label}”环节记为不适用（{skipped.reason}），不能制作“{template.title}”。"
+            )
     investigation = _live(steps, StepKind.INVESTIGATION)
     spot = _live(steps, StepKind.SPOT_DECISION)
     act_day = act.performed_on if act is not None else None
@@ -361,7 +369,7 @@ def document_data(
     data["inquiry_date"] = data["investigation_date"]
     data["inquiry_place"] = str(inv.get("place") or data["case_place"])
     data["recorder_name"] = data["officer2_name"]
-    data["qa"] = _qa(inv)
+    data["qa"] = _qa(act.data) if act is not None and act.kind is StepKind.HEARING else _qa(inv)
 
     # the penalty decided (or proposed, before the decision)
     types = view.penalty_types
@@ -404,7 +412,13 @@ def document_data(
     fined = PenaltyType.FINE in notice_types and notice_fine > 0
     data["notice_fine_digits"] = yuan_digits(notice_fine) if fined else ""
     data["notice_fine_capital"] = yuan_capital(notice_fine) if fined else ""
-    data["hearing_rights"] = bool(nd.get("hearing_rights", case.hearing_rights))
+    data["hearing_rights"] = bool(
+        nd.get("hearing_rights", case.hearing_rights)
+        if notice is not None or party is None
+        else thresholds(session, case.release_no).hearing_required(
+            party.kind, case.fine_fen, penalty_types=types
+        )
+    )
 
     # service (of the decision)
     service = _live(steps, StepKind.SERVICE)
@@ -479,6 +493,241 @@ def document_data(
         if data["has_fine"]
         else ""
     )
+    data.update(_remaining_documents(session, actor, case, steps, act, lead, party, data))
+    needs = DOCUMENT_NEEDS.get(template.type)
+    if needs is not None and not data.get(needs[0]):
+        raise ValidationError(f"{case.number}{needs[1]}，不能制作“{template.title}”。")
     if overrides:
         data.update(overrides)
     return MappingProxyType(data)
+
+
+# ---- remaining standard documents -------------------------------------------------------------
+# The lead register, the inspection record, the order to correct, the handling of preserved
+# evidence, the conclusion, the legal review, the collective discussion, the hearing documents,
+# the application to court and the transfer letter.
+
+#: Documents that only exist when the case has the flag: (flag, why not — after the case number).
+DOCUMENT_NEEDS: dict[str, tuple[str, str]] = {
+    "hearing_rights_notice": (
+        "hearing_rights",
+        "拟作出的行政处罚不属于《行政处罚法》第六十三条规定的听证范围，当事人不享有听证权利",
+    ),
+    "hearing_notice": ("hearing_requested", "的当事人没有申请听证"),
+    "hearing_record": ("hearing_held", "没有举行听证"),
+}
+
+_PROPOSALS = {
+    Outcome.NO_PENALTY: "建议不予行政处罚。",
+    Outcome.FIRST_VIOLATION_NO_PENALTY: "建议不予行政处罚（首违不罚）。",
+    Outcome.NOT_ESTABLISHED: "违法事实不能成立，建议不予行政处罚。",
+}
+
+
+def _time_zh(moment: dt.datetime) -> str:
+    """2026年3月5日9时15分"""
+    return f"{date_zh(moment.date())}{moment.hour}时{moment.minute:02d}分"
+
+
+def _member_name(session: Session, member_id: Any) -> str:
+    member = session.get(Member, str(member_id)) if member_id else None
+    return member.name if member is not None else ""
+
+
+def _iso_day(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _remaining_documents(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    steps: Sequence[StepView],
+    act: StepView | None,
+    lead: Lead | None,
+    party: Party | None,
+    data: Mapping[str, Any],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+
+    # 案件来源登记表: the lead the case was opened from. A reporter's phone is shown in full
+    # only to those who may see full personal data, as the party's ID number.
+    phone = lead.reporter_phone if lead is not None else ""
+    if phone and not (actor.can(Permission.VIEW_FULL_ID) or actor.can(Permission.HANDLE_CASES)):
+        phone = f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 8 else "****"
+    filed = (
+        f"经审查，符合立案条件，于{data['filed_date']}立案调查（案号：{case.number}）。"
+        if case.filed_on
+        else f"经审查，符合立案条件，已报请立案审批（案号：{case.number}）。"
+    )
+    out.update(
+        {
+            "lead_source_ref": lead.source_ref if lead is not None else "",
+            "lead_reporter_phone": phone,
+            "lead_occurred_date": _d(
+                lead.occurred_at.date() if lead is not None and lead.occurred_at else None
+            ),
+            "lead_received_time": _time_zh(lead.received_at) if lead is not None else "",
+            "lead_grid_zone": lead.grid_zone if lead is not None else "",
+            "lead_registered_by": lead.registered_by_name if lead is not None else "",
+            "lead_handling": filed if lead is not None else "",
+        }
+    )
+
+    # 现场检查（勘验）笔录 and 责令（限期）改正通知书: made during the investigation.
+    investigation = _live(steps, StepKind.INVESTIGATION)
+    inv = investigation.data if investigation is not None else {}
+    note = str(inv.get("note") or "").strip()
+    out["investigator_names"] = "、".join(
+        n
+        for n in (_member_name(session, i) for i in (investigation.officer_ids if investigation else ()))
+        if n
+    )
+    out["inspection_date"] = data["investigation_date"]
+    out["inspection_place"] = data["inquiry_place"]
+    out["inspection_text"] = sentence(note) if note else data["case_facts"]
+    out["correction_due_date"] = _d(_iso_day(inv.get("correction_due")))
+
+    # 先行登记保存证据处理决定书: the handling and the preservation it handles.
+    handling = act if act is not None and act.kind is StepKind.PRESERVATION_HANDLING else None
+    if handling is None:
+        handling = _live(steps, StepKind.PRESERVATION_HANDLING)
+    hd = handling.data if handling is not None else {}
+    if act is not None and act.kind is StepKind.PRESERVATION_HANDLING:
+        handled = next((st for st in steps if st.id == hd.get("preservation_id")), None)
+        if handled is not None:
+            out.update(
+                {
+                    "has_preservation": True,
+                    "preservation_date": _d(handled.performed_on),
+                    "preservation_place": str(handled.data.get("place", "")),
+                    "preservation_reason": str(handled.data.get("reason", "")),
+                    "preservation_items": _items(handled.data),
+                }
+            )
+    try:
+        outcome_label = PreservationOutcome(str(hd.get("outcome", ""))).label if handling else ""
+    except ValueError:
+        outcome_label = ""
+    out["preservation_handled_date"] = _d(handling.performed_on if handling is not None else None)
+    out["preservation_outcome"] = outcome_label
+    out["preservation_handling_note"] = sentence(str(hd.get("note") or ""))
+
+    # 调查终结审批表: the outcome proposed; the amount is the one the notice then carried, else
+    # the case's own (the proposal's until the decision).
+    conclusion = _live(steps, StepKind.CONCLUSION)
+    cd = conclusion.data if conclusion is not None else {}
+    try:
+        proposed = Outcome(str(cd.get("proposed_outcome", ""))) if conclusion is not None else None
+    except ValueError:
+        proposed = None
+    notice = _live(steps, StepKind.PRIOR_NOTICE)
+    penalty = data["notice_penalty_text"] if notice is not None else data["penalty_text"]
+    proposed_penalty = penalty if proposed is Outcome.PENALTY else ""
+    if proposed is Outcome.PENALTY:
+        proposal = f"建议给予行政处罚：{proposed_penalty}。" if proposed_penalty else "建议给予行政处罚。"
+    elif proposed is Outcome.TRANSFER:
+        proposal = f"建议将案件移送{case.transferred_to or '有关机关'}处理。"
+    else:
+        proposal = _PROPOSALS.get(proposed, "") if proposed is not None else ""
+    out.update(
+        {
+            "conclusion_date": _d(conclusion.performed_on if conclusion is not None else None),
+            "conclusion_opinion": conclusion.opinion if conclusion is not None else "",
+            "conclusion_approver": conclusion.approved_by_name if conclusion is not None else "",
+            "conclusion_reasons": sentence(str(cd.get("reasons") or "")),
+            "proposed_outcome_label": OUTCOME_LABELS[proposed] if proposed is not None else "",
+            "proposed_penalty_text": proposed_penalty,
+            "conclusion_proposal": proposal,
+        }
+    )
+
+    # 法制审核意见书: the reviewer with the 法律职业资格 the review recorded.
+    review = _live(steps, StepKind.LEGAL_REVIEW)
+    rd = review.data if review is not None else {}
+    triggers = legal_review_triggers(session, case) if party is not None else []
+    out.update(
+        {
+            "review_date": _d(review.performed_on if review is not None else None),
+            "review_triggers": "；".join(triggers),
+            "review_opinion": review.opinion if review is not None else "",
+            "reviewer_name": (_member_name(session, rd.get("reviewer_member_id")) or review.recorded_by_name)
+            if review is not None
+            else "",
+            "reviewer_qualification_no": str(rd.get("qualification_no", "")),
+        }
+    )
+
+    # 集体讨论记录: the attendees are the step's officers (the 签名 lines list them).
+    discussion = _live(steps, StepKind.COLLECTIVE_DISCUSSION)
+    out.update(
+        {
+            "discussion_date": _d(discussion.performed_on if discussion is not None else None),
+            "discussion_host": discussion.recorded_by_name if discussion is not None else "",
+            "discussion_place": str(discussion.data.get("place", "")) if discussion is not None else "",
+            "discussion_recorder": str(discussion.data.get("recorder", "")) if discussion is not None else "",
+            "discussion_attendees": "、".join(
+                n for n in (_member_name(session, i) for i in discussion.officer_ids) if n
+            )
+            if discussion is not None
+            else "",
+            "discussion_conclusion": sentence(str(discussion.data.get("conclusion") or ""))
+            if discussion is not None
+            else "",
+        }
+    )
+
+    # 听证通知书 and 听证笔录: the request (with the statement) and the hearing held.
+    statement = _live(steps, StepKind.STATEMENT)
+    requested = statement is not None and bool(statement.data.get("hearing_requested"))
+    hearing = _live(steps, StepKind.HEARING)
+    hr = hearing.data if hearing is not None else {}
+    out.update(
+        {
+            "hearing_requested": requested,
+            "hearing_held": hearing is not None,
+            "hearing_request_date": _d(
+                statement.performed_on if statement is not None and requested else None
+            ),
+            "hearing_date": _d(hearing.performed_on if hearing is not None else None),
+            "hearing_notified_date": _d(_iso_day(hr.get("notified_on"))),
+            "hearing_place": str(hr.get("place", "")),
+            "hearing_chair": _member_name(session, hr.get("chair_member_id")),
+            "hearing_recorder": str(hr.get("recorder", "")),
+            "hearing_record_text": str(hr.get("record", "")).strip(),
+        }
+    )
+
+    # 强制执行申请书: the application, and the late fee run up to its day (APL 72).
+    application = _live(steps, StepKind.COURT_APPLICATION)
+    reminder = _live(steps, StepKind.REMINDER)
+    due = _iso_day(reminder.data.get("payment_due")) if reminder is not None else None
+    if due is None and case.served_on is not None:
+        due = Clock(ClockKind.PAYMENT, case.served_on).due(calendar_for(session)).day
+    fee = (
+        late_fee_fen(case.fine_fen, due, application.performed_on, late_fee_pauses(session, case))
+        if application is not None and due is not None and data["has_fine"]
+        else 0
+    )
+    out.update(
+        {
+            "application_date": _d(application.performed_on if application is not None else None),
+            "application_court": str(application.data.get("court", "")) if application is not None else "",
+            "application_approver": application.approved_by_name if application is not None else "",
+            "late_fee_digits": yuan_digits(fee) if fee else "",
+            "late_fee_capital": yuan_capital(fee) if fee else "",
+        }
+    )
+    if reminder is not None and due is not None:
+        # The reminder named the day the payment was due (deferral and instalments counted).
+        out["payment_due_date"] = _d(due)
+
+    # 案件移送函
+    decision = _live(steps, StepKind.DECISION)
+    out["transfer_to"] = case.transferred_to or (
+        str(decision.data.get("transfer_to", "")) if decision is not None else ""
+    )
+    return out

@@ -84,8 +84,10 @@ def _availability(template: Template, view: Any) -> tuple[bool, str]:
             return False, f"处理结果为“{OUTCOME_LABELS[Outcome(view.outcome)]}”"
     step = _step_of(template)
     if step is not None:
-        done = any(s.kind is step and s.status is StepStatus.DONE for s in view.steps)
-        if not done:
+        taken = [s for s in view.steps if s.kind is step and s.status is not StepStatus.WITHDRAWN]
+        if any(s.status is StepStatus.NOT_APPLICABLE for s in taken):
+            return False, f"“{step.label}”不适用"
+        if not any(s.status is StepStatus.DONE for s in taken):
             what = "登记" if step in SIDE_STEPS else "办理"
             return False, f"尚未{what}“{step.label}”"
     return True, ""

@@ -130,6 +130,69 @@ TEXT: Final = MappingProxyType(
         "payment_due_date": "缴款期限届满日",
         "reminder_date": "催告日期",
         "late_fee_text": "加处罚款",
+        # -- the remaining standard documents (lead register, records, review, hearing, execution,
+        #    transfer): see app/documents/binding.py, section "remaining standard documents" --
+        "lead_source_ref": "来源编号（工单号）",
+        "lead_reporter_phone": "举报人联系电话",
+        "lead_occurred_date": "案发时间",
+        "lead_received_time": "案源登记时间",
+        "lead_grid_zone": "所属网格",
+        "lead_registered_by": "案源登记人",
+        "lead_handling": "案源处理情况",
+        "investigator_names": "案件调查人员",
+        "inspection_date": "检查日期",
+        "inspection_place": "检查地点",
+        "inspection_text": "现场检查情况",
+        "correction_due_date": "改正期限",
+        "preservation_handled_date": "先行登记保存处理日期",
+        "preservation_outcome": "先行登记保存处理决定",
+        "preservation_handling_note": "先行登记保存处理说明",
+        "conclusion_date": "调查终结日期",
+        "conclusion_opinion": "调查终结审批意见",
+        "conclusion_approver": "调查终结审批人",
+        "conclusion_reasons": "调查终结理由",
+        "proposed_outcome_label": "拟处理意见",
+        "proposed_penalty_text": "拟处罚内容",
+        "conclusion_proposal": "承办人处理建议",
+        "review_date": "法制审核日期",
+        "review_triggers": "法制审核事由",
+        "review_opinion": "法制审核意见",
+        "reviewer_name": "法制审核人员",
+        "reviewer_qualification_no": "法律职业资格证书编号",
+        "discussion_date": "集体讨论日期",
+        "discussion_host": "集体讨论主持人",
+        "discussion_place": "集体讨论地点",
+        "discussion_recorder": "集体讨论记录人",
+        "discussion_attendees": "集体讨论参加人员",
+        "discussion_conclusion": "集体讨论结论",
+        "hearing_request_date": "听证申请日期",
+        "hearing_date": "听证日期",
+        "hearing_notified_date": "听证通知日期",
+        "hearing_place": "听证地点",
+        "hearing_chair": "听证主持人",
+        "hearing_recorder": "听证记录员",
+        "hearing_record_text": "听证记录",
+        "application_date": "申请强制执行日期",
+        "application_court": "受理申请的人民法院",
+        "application_approver": "申请机关负责人",
+        "late_fee_digits": "加处罚款金额（小写）",
+        "late_fee_capital": "加处罚款金额（大写）",
+        "transfer_to": "移送机关",
+        # -- end of the remaining standard documents --
+        # -- dossier (案卷装订, app/documents/dossier.py): given by the compiler as overrides --
+        "archive_number": "档号",
+        "retention_period": "保管期限",
+        "volume_label": "卷次",
+        "dossier_result": "处理结果",
+        "dossier_pages": "卷内页数",
+        "dossier_documents": "卷内文书件数",
+        "dossier_photos": "证据照片张数",
+        "dossier_other_evidence": "其他证据件数",
+        "dossier_note": "卷内情况说明",
+        "dossier_binder": "立卷人",
+        "dossier_checker": "检查人",
+        "dossier_date": "立卷日期",
+        # -- end of dossier fields --
     }
 )
 
@@ -143,6 +206,9 @@ FLAGS: Final = MappingProxyType(
         "has_lead": "有案源登记",
         "has_preservation": "有先行登记保存",
         "has_seizure": "有查封扣押",
+        # remaining standard documents (binding.py)
+        "hearing_requested": "当事人申请听证",
+        "hearing_held": "已举行听证",
     }
 )
 
@@ -153,6 +219,8 @@ LISTS: Final = MappingProxyType(
         "qa": ("q", "a"),
         "preservation_items": ("no", "name", "quantity", "unit"),
         "seizure_items": ("no", "name", "quantity", "unit"),
+        # dossier (app/documents/dossier.py): the rows of the 卷内目录
+        "dossier_items": ("no", "number", "author", "title", "date", "pages", "note"),
     }
 )
 LIST_LABELS: Final = MappingProxyType(
@@ -161,6 +229,7 @@ LIST_LABELS: Final = MappingProxyType(
         "qa": "询问问答",
         "preservation_items": "先行登记保存物品清单",
         "seizure_items": "查封扣押物品清单",
+        "dossier_items": "卷内文件目录",  # dossier (app/documents/dossier.py)
     }
 )
 

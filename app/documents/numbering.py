@@ -58,9 +58,11 @@ def _types(*items: tuple[str, str, str]) -> Mapping[str, DocType]:
 
 #: The numbered documents of DOMAIN.md and the word each number carries by default. A template may
 #: bring its own pattern (``default_pattern``); a clerk may change any of them (:func:`set_pattern`).
+#: Codes are the template codes (resources/templates/CODE.json), whose ``number_word`` is the word
+#: here followed by 字 (tests/app/documents/test_documents.py checks both).
 DOC_TYPES: Mapping[str, DocType] = _types(
     ("penalty_decision", "行政处罚决定书", "罚决"),
-    ("spot_penalty_decision", "当场行政处罚决定书", "当罚"),
+    ("spot_decision", "当场行政处罚决定书", "当罚"),
     ("no_penalty_decision", "不予行政处罚决定书", "不罚"),
     ("prior_notice", "行政处罚事先告知书", "罚告"),
     ("hearing_rights_notice", "听证告知书", "听告"),

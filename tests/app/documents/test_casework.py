@@ -63,7 +63,10 @@ def test_draft_then_issue_then_void_and_reissue(demo: AppContext, boss: Actor) -
 def test_a_document_the_case_has_not_reached_is_refused(demo: AppContext, boss: Actor) -> None:
     with demo.read() as s:
         filed = search_cases(s, boss, CaseQuery(stage=CaseStage.FILED))[0].id
-    with pytest.raises(ValidationError, match="尚未作出决定，不能签发“行政处罚决定书”"), demo.unit_of_work(boss, "签发") as s:
+    with (
+        pytest.raises(ValidationError, match="尚未作出决定，不能签发“行政处罚决定书”"),
+        demo.unit_of_work(boss, "签发") as s,
+    ):
         issue_case_document(s, boss, filed, "penalty_decision")
     with demo.read() as s:
         assert all(not d.issued for d in case_documents(s, boss, filed))

@@ -15,10 +15,11 @@ from case_builders import D, decide_case, make_crew, open_and_file, serve_case
 from pdfcheck import case_id, flat, line_segments, page_texts, unembedded_fonts
 
 from app.auth.roles import Actor
-from app.cases.measures import serve_reminder
+from app.cases.measures import apply_to_court, serve_reminder
 from app.context import AppContext
 from app.documents import UNNUMBERED, document_data, document_types, load_template, render
 from app.documents.fields import LISTS
+from app.documents.numbering import DOC_TYPES
 from app.errors import ValidationError
 from db.models.cases import CaseStep
 
@@ -34,7 +35,23 @@ CASES = {
     "no_penalty_decision": "车综执立〔2026〕第0003号",
     "seizure_decision": "车综执立〔2026〕第0011号",
     "preservation_notice": "车综执立〔2026〕第0010号",
+    "lead_registration": "车综执立〔2026〕第0007号",  # a 12345 work order
+    "inspection_record": "车综执立〔2026〕第0014号",
+    "correction_order": "车综执立〔2026〕第0010号",
+    "preservation_decision": "车综执立〔2026〕第0010号",
+    "investigation_conclusion": "车综执立〔2026〕第0006号",
+    "legal_review_opinion": "车综执立〔2026〕第0006号",
+    "collective_discussion": "车综执立〔2026〕第0014号",
+    "hearing_rights_notice": "车综执立〔2026〕第0014号",
+    "hearing_notice": "车综执立〔2026〕第0014号",
+    "hearing_record": "车综执立〔2026〕第0014号",
+    "transfer_letter": "车综执立〔2026〕第0008号",
 }
+#: Types no demo case reaches, each drawn from a case of its own test below.
+BUILT = {"reminder", "enforcement_application"}
+#: Case 0006: legal review, no hearing rights; case 0014 (conftest.py's ``add_heard_case``):
+#: a hearing and a collective discussion.
+REVIEWED, HEARD = "车综执立〔2026〕第0006号", "车综执立〔2026〕第0014号"
 
 
 def _draw(
@@ -44,6 +61,18 @@ def _draw(
     with ctx.read() as s:
         data = document_data(s, actor, case_id(ctx, case_number), doc_type, template=template, **kw)
     return data, render(template, data, out)
+
+
+def _running_text(texts: list[str], page_signatures: tuple[str, ...]) -> str:
+    """The pages' text without their footers and per-page signature strips (drawn last on each
+    page), so that a field running over a page break reads whole."""
+    out = []
+    for n, text in enumerate(texts, 1):
+        body = flat(text).replace(f"第{n}页共{len(texts)}页", "")
+        for label in page_signatures:
+            body = body.replace(f"{label}：", "")
+        out.append(body)
+    return "".join(out)
 
 
 def _check_pdf(out: Path, pages: int) -> list[str]:
@@ -56,16 +85,36 @@ def _check_pdf(out: Path, pages: int) -> list[str]:
 
 
 def test_every_bundled_type_is_covered() -> None:
-    assert set(document_types()) == {*CASES, "reminder"}
+    # The dossier's own pages (卷宗封面, 卷内目录, 备考表) are drawn by the dossier compiler.
+    types = {t for t in document_types() if not t.startswith("dossier_")}
+    assert types == {*CASES, *BUILT}
+    assert len(types) >= 22  # with the dossier's three pages, the 25 of DOMAIN.md
+
+
+def test_numbered_types_match_the_number_register() -> None:
+    """A numbered template's code is a type of the number register, with the same type word."""
+    for code in document_types():
+        template = load_template(code)
+        if template.number_word:
+            assert code in DOC_TYPES, code
+            assert f"{DOC_TYPES[code].word}字" == template.number_word, code
+            assert DOC_TYPES[code].name == template.title, code
+    assert set(DOC_TYPES) <= set(document_types())
 
 
 @pytest.mark.parametrize("doc_type", sorted(CASES))
 def test_document_type(doc_type: str, demo: AppContext, boss: Actor, tmp_path: Path) -> None:
     out = tmp_path / f"{doc_type}.pdf"
     data, result = _draw(demo, boss, CASES[doc_type], doc_type, out)
+    _check_type(doc_type, data, result, out)
+
+
+def _check_type(doc_type: str, data: Mapping[str, Any], result: Any, out: Path) -> None:
+    """The checks every type passes: the PDF opens with its page count on every page, fonts
+    embedded, every mandatory field's text in it, no glyph missing, unnumbered until issued."""
     texts = _check_pdf(out, result.pages)
-    text = flat("".join(texts))
     template = load_template(doc_type)
+    text = _running_text(texts, template.page_signatures)
     assert result.missing == ()
     for name in template.required:
         value = data[name]
@@ -217,3 +266,135 @@ def test_dates_are_full_arabic(demo: AppContext, boss: Actor) -> None:
     for key in ("filed_date", "decided_date", "notice_date"):
         value = data[key]
         assert dt.datetime.strptime(value, "%Y年%m月%d日") and "年0" not in value and "月0" not in value
+
+
+# ---- the remaining standard documents ---------------------------------------------------------
+
+
+def test_enforcement_application(ctx: AppContext, admin: Actor, tmp_path: Path) -> None:
+    """Served 10 March, unpaid, reminded 1 April; the lawsuit period ends 10 September, so the
+    court application comes on 11 September with the late fee capped at the fine (APL 72)."""
+    crew = make_crew(ctx, admin)
+    cid = open_and_file(crew, D(2026, 3, 2), D(2026, 3, 4))
+    decide_case(crew, cid, D(2026, 3, 10))
+    serve_case(crew, cid, D(2026, 3, 10))
+    with ctx.unit_of_work(admin, "催告、申请强制执行") as s:
+        serve_reminder(s, admin, cid, D(2026, 4, 1), "直接送达", "王某")
+        apply_to_court(s, admin, cid, D(2026, 9, 11), "广州市天河区人民法院")
+    template = load_template("enforcement_application")
+    with ctx.read() as s:
+        data = document_data(s, admin, cid, "enforcement_application", template=template)
+    out = tmp_path / "application.pdf"
+    result = render(template, data, out)
+    _check_type("enforcement_application", data, result, out)
+    text = flat("".join(page_texts(out)))
+    assert data["application_court"] == "广州市天河区人民法院" and data["application_date"] == "2026年9月11日"
+    assert "罚款人民币叁仟元整（3,000.00元）" in text
+    assert "加处罚款人民币叁仟元整（3,000.00元，计至2026年9月11日）" in text
+    assert "2026年3月25日前履行" in text and "2026年4月1日向被申请人送达催告书" in text
+    assert "此致广州市天河区人民法院" in text
+    assert "《中华人民共和国行政强制法》第五十三条、第五十四条、第五十五条" in text
+    assert "行政机关负责人（签名）" in text
+    assert len(result.seals) == 1 and result.seals[0].page == result.pages
+
+
+def test_lead_registration_from_the_case_lead(demo: AppContext, boss: Actor, tmp_path: Path) -> None:
+    out = tmp_path / "lead.pdf"
+    data, _result = _draw(demo, boss, CASES["lead_registration"], "lead_registration", out)
+    text = flat("".join(page_texts(out)))
+    assert data["lead_source"] == "12345热线" and data["lead_source_ref"].startswith("GZ12345-")
+    assert data["lead_number"].startswith("案源〔2026〕") and data["lead_number"] in text
+    assert data["lead_received_time"] == "2026年5月31日15时15分"  # 30 days before 30 June
+    assert "经审查，符合立案条件" in text and CASES["lead_registration"] in text
+
+
+def test_inspection_record_is_a_written_record(demo: AppContext, boss: Actor, tmp_path: Path) -> None:
+    """Case 0014's party is a person: no legal representative, struck out; every page signed."""
+    out = tmp_path / "inspection.pdf"
+    data, result = _draw(demo, boss, HEARD, "inspection_record", out)
+    assert data["party_legal_rep"] == ""
+    assert result.struck == 1
+    texts = page_texts(out)
+    text = flat("".join(texts))
+    assert "现场检查发现" in data["inspection_text"] and flat(data["inspection_text"]) in text
+    for t in texts:
+        assert "当事人（在场人）签名" in t and "执法人员签名" in t
+    for o in data["officers"]:
+        assert o["cert_no"] and o["cert_no"] in text
+
+
+def test_hearing_record_strikes_what_was_not_recorded(demo: AppContext, boss: Actor, tmp_path: Path) -> None:
+    out = tmp_path / "hearing.pdf"
+    data, result = _draw(demo, boss, HEARD, "hearing_record", out)
+    texts = page_texts(out)
+    text = flat("".join(texts))
+    assert data["hearing_chair"] and data["hearing_chair"] not in {o["name"] for o in data["officers"]}
+    assert (
+        "当事人到场参加听证" in text
+        and "拟作出如下行政处罚：责令（限期）改正；罚款人民币壹万伍仟元整" in text
+    )
+    # place, recorder, legal representative, agent — and the Q&A area below “（以下空白）”
+    assert data["qa"] == [] and result.struck == 5
+    assert "（以下空白）" in text
+    for t in texts:
+        assert "当事人（代理人）签名" in t and "主持人签名" in t
+
+
+def test_hearing_documents_and_collective_discussion(demo: AppContext, boss: Actor, tmp_path: Path) -> None:
+    out = tmp_path / "x.pdf"
+    data, _r = _draw(demo, boss, HEARD, "hearing_notice", out)
+    text = flat("".join(page_texts(out)))
+    assert data["hearing_requested"] and data["hearing_notified_date"] in text
+    assert f"根据你（单位）于{data['hearing_request_date']}提出的听证申请" in text
+    data, _r = _draw(demo, boss, HEARD, "hearing_rights_notice", out)
+    assert "第六十三条、第六十四条" in flat("".join(page_texts(out))) and data["hearing_rights"]
+
+    data, result = _draw(demo, boss, HEARD, "collective_discussion", out)
+    text = flat("".join(page_texts(out)))
+    names = data["discussion_attendees"].split("、")
+    assert len(names) == 3 and [o["name"] for o in data["officers"]] == names
+    assert all(n in text for n in names) and "讨论结论：当事人占道面积大" in text
+    assert result.struck == 2  # place and recorder not recorded
+
+    # the decision after the hearing: lighter than the notice, inside the tier
+    data, _r = _draw(demo, boss, HEARD, "penalty_decision", out)
+    assert (
+        data["fine_capital"] == "人民币壹万贰仟元整" and data["notice_fine_capital"] == "人民币壹万伍仟元整"
+    )
+
+
+def test_hearing_documents_refused_without_hearing_rights(
+    demo: AppContext, boss: Actor, tmp_path: Path
+) -> None:
+    out = tmp_path / "x.pdf"
+    with pytest.raises(ValidationError, match="当事人不享有听证权利"):
+        _draw(demo, boss, REVIEWED, "hearing_rights_notice", out)
+    with pytest.raises(ValidationError, match="的当事人没有申请听证"):
+        _draw(demo, boss, REVIEWED, "hearing_notice", out)
+    with pytest.raises(ValidationError, match="“听证”环节记为不适用（拟罚款未达听证标准"):
+        _draw(demo, boss, REVIEWED, "hearing_record", out)
+    with pytest.raises(ValidationError, match="没有登记“申请法院强制执行”"):
+        _draw(demo, boss, REVIEWED, "enforcement_application", out)
+    with pytest.raises(ValidationError, match="不能制作“案件移送函”"):
+        _draw(demo, boss, REVIEWED, "transfer_letter", out)
+
+
+def test_review_conclusion_and_transfer(demo: AppContext, boss: Actor, tmp_path: Path) -> None:
+    out = tmp_path / "x.pdf"
+    data, _r = _draw(demo, boss, REVIEWED, "legal_review_opinion", out)
+    text = flat("".join(page_texts(out)))
+    assert data["reviewer_qualification_no"].startswith("A2019") and data["reviewer_qualification_no"] in text
+    assert "达到法制审核起点" in data["review_triggers"] and "《中华人民共和国行政处罚法》第五十八条" in text
+    data, _r = _draw(demo, boss, REVIEWED, "investigation_conclusion", out)
+    assert (
+        data["conclusion_proposal"]
+        == "建议给予行政处罚：责令（限期）改正；罚款人民币捌仟元整（8,000.00元）。"
+    )
+    assert flat(data["conclusion_proposal"]) in flat("".join(page_texts(out)))
+    data, _r = _draw(demo, boss, CASES["transfer_letter"], "transfer_letter", out)
+    text = flat("".join(page_texts(out)))
+    assert data["transfer_to"] == "广州市公安局天河区分局车陂派出所" and f"{data['transfer_to']}：" in text
+    assert "第二十七条第一款" in text and "经审查，涉嫌失火，可能构成犯罪。" in text
+    data, _r = _draw(demo, boss, CASES["preservation_decision"], "preservation_decision", out)
+    text = flat("".join(page_texts(out)))
+    assert "处理决定：退还当事人。" in text and "雨棚钢架" in text and "第五十六条" in text
