@@ -139,3 +139,21 @@ def test_a_clerk_may_not_void_and_a_legal_reviewer_may_not_issue(qtbot: Any, dem
         assert w.documents.issue_button.isEnabled() is may_issue
         assert not w.documents.void_button.isEnabled()
         assert w.documents.draft_button.isEnabled()
+
+
+def test_the_dossier_is_bound_off_the_gui_thread_and_previewed(
+    qtbot: Any, demo: AppContext, errors: list[str], previews: list[preview.PdfPreview]
+) -> None:
+    admin = authenticate(demo, "admin", "squad2026")
+    with demo.read() as s:
+        case_id = search_cases(s, admin, CaseQuery(stage=CaseStage.CLOSED))[0].id
+    w = CaseWorkspace(demo, admin, case_id)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.documents.sig_dossier, timeout=60_000) as bound:
+        w.documents.dossier_button.click()
+    result = bound.args[0]
+    assert errors == [] and len(previews) == 1
+    shown = previews[0]
+    assert shown.source.pages == result.pages > result.numbered_pages > 0
+    assert "卷宗封面" in text_of(shown.pdf_bytes) or "卷内目录" in text_of(shown.pdf_bytes)
+    assert w.documents.dossier_button.isEnabled()

@@ -5,11 +5,15 @@ procedure, with the step it belongs to and what has been issued of it.
 签发… takes the next 文号 and keeps the PDF — from then on it never changes; 查看 opens the kept
 PDF to print or save; 作废… (leader) keeps the number and the reason; 重新签发 issues the
 correction with a new number, both kept; 打印全部已签发 prints the case's documents in force as
-one job.
+one job; 装订案卷… compiles the whole dossier (cover, contents, documents, evidence, 备考表) off
+the GUI thread with progress and cancel, and shows it to print or save.
 """
 
 from __future__ import annotations
 
+import io
+
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,10 +38,13 @@ from app.documents.casework import (
     issue_case_document,
     issued_pdf,
 )
+from app.documents.dossier import DossierResult, compile_dossier
 from app.documents.issuing import IssuedView, void_document
+from app.progress import Progress
 from ui.documents.preview import PdfPreview, print_with_dialog
 from ui.errors import confirm, show_error
 from ui.icons import icon
+from ui.tasks import Task, run_task
 
 COLUMNS = ("文书", "所属环节", "状态", "文号", "签发", "说明")
 GREY = QColor("#90a4ae")
@@ -55,6 +62,8 @@ def _status(doc: CaseDocument) -> str:
 
 class DocumentsPanel(QWidget):
     """The documents of one case; ``refresh`` after the case changes."""
+
+    sig_dossier = Signal(object)  # the DossierResult of a dossier just compiled
 
     def __init__(self, ctx: AppContext, actor: Actor, case: CaseView, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +85,8 @@ class DocumentsPanel(QWidget):
         self.void_button = self._button("作废…", "void", self.void)
         self.reissue_button = self._button("重新签发", "issue", self.reissue)
         self.print_all_button = self._button("打印全部已签发", "print", self.print_all)
+        self.dossier_button = self._button("装订案卷…", "nav.documents", self.bind_dossier)
+        self.task: Task | None = None
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
         for button in (
@@ -85,6 +96,7 @@ class DocumentsPanel(QWidget):
             self.void_button,
             self.reissue_button,
             self.print_all_button,
+            self.dossier_button,
         ):
             bar.addWidget(button)
         layout = QVBoxLayout(self)
@@ -278,6 +290,38 @@ class DocumentsPanel(QWidget):
             show_error(self, exc)
             return 0
         return print_with_dialog(self, sources, f"{self.case.number} 已签发文书")
+
+    def bind_dossier(self) -> Task | None:
+        if self.task is not None:
+            return None
+        self.dossier_button.setEnabled(False)
+        self.task = run_task(
+            self, f"装订案卷 {self.case.number}", self._compile, on_done=self._compiled, on_error=self._failed
+        )
+        return self.task
+
+    def _compile(self, progress: Progress) -> tuple[bytes, DossierResult]:
+        out = io.BytesIO()
+        with self.ctx.read() as session:
+            result = compile_dossier(session, self.actor, self.case.id, out, progress=progress)
+        return out.getvalue(), result
+
+    def _compiled(self, outcome: tuple[bytes, DossierResult]) -> None:
+        self.task = None
+        self.dossier_button.setEnabled(True)
+        pdf, result = outcome
+        self.sig_dossier.emit(result)
+        note = f"卷内文书 {result.documents} 件（其中未出具 {result.drafts} 件）、照片 {result.photos} 张，正文 {result.numbered_pages} 页"
+        if result.archive_number:
+            note += f"；档号 {result.archive_number}"
+        if result.warnings:
+            note += "；注意：" + "；".join(result.warnings)
+        PdfPreview.show_pdf(pdf, f"案卷 {self.case.number}", note, self)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.task = None
+        self.dossier_button.setEnabled(True)
+        show_error(self, exc, "无法装订案卷")
 
 
 __all__ = ["DocumentsPanel"]
