@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -22,7 +23,9 @@ from app.cases import CaseStage
 from app.cases.query import CaseQuery, search_cases
 from app.context import open_data_dir
 from app.demo import fill_demo
+from app.documents.casework import draft_case_document
 from ui.cases.workspace import CaseWorkspace
+from ui.documents.preview import PdfPreview
 from ui.fonts import install_fonts
 from ui.login import LoginDialog
 from ui.mainwindow import MainWindow
@@ -68,6 +71,23 @@ def main() -> None:
             app.processEvents()
             workspace.grab().save(str(OUT / f"{name}.png"))
             print(OUT / f"{name}.png")
+        workspace.tabs.setCurrentWidget(workspace.documents)
+        workspace.documents.select("penalty_decision")
+        app.processEvents()
+        workspace.grab().save(str(OUT / "workspace_documents.png"))
+        print(OUT / "workspace_documents.png")
+        # The preview of the decision as it would be issued (a draft: unnumbered).
+        with ctx.read() as session:
+            draft = draft_case_document(session, actor, served.id, "penalty_decision")
+        preview = PdfPreview(draft.pdf_bytes, "行政处罚决定书（草稿）", "草稿，未编号")
+        preview.resize(760, 980)
+        preview.show()
+        for _ in range(20):  # QtPdf renders the pages asynchronously
+            app.processEvents()
+            time.sleep(0.05)
+        preview.grab().save(str(OUT / "document_preview.png"))
+        print(OUT / "document_preview.png")
+        preview.close()
         workspace.close()
         window.close()
         ctx.close()

@@ -22,7 +22,7 @@ from app.auth.roles import Actor, Permission, require
 from app.cases import StepKind, StepStatus, get_case
 from app.cases.machine import SIDE_STEPS
 from app.cases.service import OUTCOME_LABELS
-from app.documents.binding import document_data
+from app.documents.binding import DOCUMENT_NEEDS, document_data
 from app.documents.issuing import Drawn, IssuedView, issue_drawn, list_issued, store_beside_database
 from app.documents.render import render
 from app.documents.template import Template, document_types, load_template
@@ -90,7 +90,21 @@ def _availability(template: Template, view: Any) -> tuple[bool, str]:
         if not any(s.status is StepStatus.DONE for s in taken):
             what = "登记" if step in SIDE_STEPS else "办理"
             return False, f"尚未{what}“{step.label}”"
+    needs = DOCUMENT_NEEDS.get(template.type)
+    if needs is not None and not _flags(view).get(needs[0], True):
+        return False, needs[1].removeprefix("的")
     return True, ""
+
+
+def _flags(view: Any) -> dict[str, bool]:
+    """The case flags :data:`app.documents.binding.DOCUMENT_NEEDS` names, read from the view."""
+    done = {s.kind for s in view.steps if s.status is StepStatus.DONE}
+    statement = next((s for s in view.steps if s.kind is StepKind.STATEMENT), None)
+    return {
+        "hearing_rights": bool(view.hearing_rights),
+        "hearing_requested": bool(statement is not None and statement.data.get("hearing_requested")),
+        "hearing_held": StepKind.HEARING in done,
+    }
 
 
 def case_documents(session: Session, actor: Actor, case_id: str) -> list[CaseDocument]:

@@ -29,6 +29,9 @@ def test_the_documents_a_case_can_have_now(demo: AppContext, boss: Actor) -> Non
     assert "spot_decision" not in docs  # a summary-procedure document
     closure = docs["closure_approval"]
     assert not closure.available and "结案" in closure.reason
+    # a fine under the hearing threshold: no hearing documents for this case
+    rights = docs["hearing_rights_notice"]
+    assert not rights.available and "不享有听证权利" in rights.reason
     # procedure order: the filing form before the decision
     order = list(docs)
     assert order.index("filing_approval") < order.index("penalty_decision")
