@@ -377,6 +377,35 @@ def set_pattern(
     return _register_views(session, [register])[0]
 
 
+@dataclass(frozen=True)
+class PatternView:
+    """The number pattern a document type uses in a year (set, inherited or the default)."""
+
+    doc_type: str
+    type_label: str
+    pattern: str
+    seq_width: int
+    example: str  # the pattern applied to number 12
+
+
+def number_patterns(session: Session, actor: Actor, year: int | None = None) -> list[PatternView]:
+    """Every numbered document type with the pattern its next number of ``year`` will use."""
+    require(actor, Permission.VIEW_CASES)
+    squad_id = _squad_id(session)
+    on_year = year if year is not None else dt.date.today().year
+    prefix = get_squad(session, squad_id).doc_prefix
+    return [
+        PatternView(
+            code,
+            type_label(code),
+            pattern,
+            width,
+            format_number(pattern, prefix=prefix, year=on_year, seq=12, seq_width=width),
+        )
+        for code, (pattern, width) in _effective_patterns(session, squad_id, on_year).items()
+    ]
+
+
 def list_registers(session: Session, actor: Actor, year: int | None = None) -> list[RegisterView]:
     """The squad's registers (of one year, or all), by year and type."""
     require(actor, Permission.VIEW_CASES)

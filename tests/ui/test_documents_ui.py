@@ -157,3 +157,30 @@ def test_the_dossier_is_bound_off_the_gui_thread_and_previewed(
     assert shown.source.pages == result.pages > result.numbered_pages > 0
     assert "卷宗封面" in text_of(shown.pdf_bytes) or "卷内目录" in text_of(shown.pdf_bytes)
     assert w.documents.dossier_button.isEnabled()
+
+
+def test_number_patterns_are_set_per_year_and_a_bad_one_is_refused(
+    qtbot: Any, demo: AppContext, monkeypatch: pytest.MonkeyPatch, errors: list[str]
+) -> None:
+    admin = authenticate(demo, "admin", "squad2026")
+    page = register.RegisterPage(demo, admin)
+    qtbot.addWidget(page)
+    assert page.patterns_button.isEnabled()
+    year = int(page.year.currentData())
+    dialog = register.PatternsDialog(demo, admin, year)
+    qtbot.addWidget(dialog)
+    row = next(r for r, p in enumerate(dialog.patterns) if p.doc_type == "penalty_decision")
+    assert dialog.table.item(row, 3).text() == f"车综执罚决字〔{year}〕第12号"
+    dialog.table.item(row, 1).setText("{prefix}罚决字〔{year}〕")  # no {seq}
+    assert not dialog.save() and len(errors) == 1 and "{seq}" in errors[0]
+    errors.clear()
+    dialog.table.item(row, 1).setText("{prefix}罚字〔{year}〕{seq}号")
+    dialog.table.item(row, 2).setText("3")
+    assert dialog.save() and errors == []
+    again = register.PatternsDialog(demo, admin, year)
+    qtbot.addWidget(again)
+    assert again.table.item(row, 3).text() == f"车综执罚字〔{year}〕012号"
+    clerk = authenticate(demo, "neiqin", "squad2026")
+    other = register.RegisterPage(demo, clerk)
+    qtbot.addWidget(other)
+    assert not other.patterns_button.isEnabled() and "修改系统设置" in other.patterns_button.toolTip()
