@@ -65,7 +65,7 @@ from app.documents.binding import document_data
 from app.documents.fonts import Face, FontSet, font_set
 from app.documents.issuing import IssuedView, list_issued, store_beside_database
 from app.documents.numbering import type_label
-from app.documents.render import _PAINT_LOCK, NO_START, _Measure, render
+from app.documents.render import NO_START, PAINT_LOCK, TextMeasure, render
 from app.documents.template import MM, Template, document_types, load_template
 from app.documents.text import date_zh
 from app.errors import DomainError, NotFoundError, ValidationError
@@ -481,7 +481,7 @@ class _Pen:
     def __init__(self, c: Any, fonts: FontSet) -> None:
         self.c = c
         self.fonts = fonts
-        self.m = _Measure(fonts)
+        self.m = TextMeasure(fonts)
 
     def width(self, text: str, size: float, face: Face | None = None) -> float:
         return self.m.width(text, face or self.fonts.body, size)
@@ -778,7 +778,7 @@ def _evidence_parts(
 
     # reportlab keeps per-document state on the shared font objects: one painter at a time. Its
     # ASCII85 encoding of image streams is pure Python here (no rl_accel): binary streams, please.
-    with _PAINT_LOCK, _binary_streams():
+    with PAINT_LOCK, _binary_streams():
         if photos:
             pdf, pages = _photos_pdf(fonts, photos, store, view.number, warnings)
             day = min(e.collected_at for e in photos).date()
@@ -925,7 +925,7 @@ def _bind(
     text_pages = writer.pages[start : start + numbered]
     sizes = [(float(p.mediabox.width), float(p.mediabox.height)) for p in text_pages]
     if sizes:
-        with _PAINT_LOCK:
+        with PAINT_LOCK:
             stamps = _stamps(sizes, 1, font_set())
         for page, stamp in zip(text_pages, stamps.pages, strict=True):
             page.merge_page(stamp)

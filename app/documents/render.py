@@ -55,7 +55,9 @@ NO_END: Final = frozenset("（《「『“‘〔【〈([{")
 _TOKEN = re.compile(r"[A-Za-z0-9\u00c0-\u024f.,%\-+/@#&_·*]+|[ \t\u3000]+|\n|.", re.S)
 RULE: Final = 0.6  # pt: underlines and strike-outs
 BOX: Final = 0.75  # pt: table and box borders
-_PAINT_LOCK = threading.Lock()
+#: Held while reportlab draws: it keeps per-document state on the shared font objects. The
+#: dossier's photo pages draw under it too (app/documents/dossier.py).
+PAINT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ class _Line:
     last: bool  # last line of its paragraph: not justified
 
 
-class _Measure:
+class TextMeasure:
     """Widths with per-character fallback: a character the face lacks is drawn by the fallback."""
 
     def __init__(self, fonts: FontSet) -> None:
@@ -157,7 +159,7 @@ class _Layout:
     template: Template
     data: Mapping[str, Any]
     fonts: FontSet
-    m: _Measure
+    m: TextMeasure
     pages: list[list[Op]] = field(default_factory=lambda: [[]])
     struck: int = 0
     seals: list[SealMark] = field(default_factory=list)
@@ -882,7 +884,7 @@ def layout_document(template: Template, data: Mapping[str, Any], fonts: FontSet 
     full.setdefault("doc_title", template.title)
     if not full.get("doc_number"):
         full["doc_number"] = UNNUMBERED
-    layout = _Layout(template, full, fonts, _Measure(fonts))
+    layout = _Layout(template, full, fonts, TextMeasure(fonts))
     for b in template.blocks:
         layout.block(b)
     if len(layout.pages) > 1 and not layout.pages[-1] and layout.y >= layout.top - 0.01:
@@ -903,7 +905,7 @@ def render(
     layout = layout_document(template, data, fonts)
     buffer = io.BytesIO()
     title = f"{template.title} {layout.value('doc_number')}".strip()
-    with _PAINT_LOCK:  # reportlab keeps per-document state on the shared font objects
+    with PAINT_LOCK:  # reportlab keeps per-document state on the shared font objects
         _paint(layout, buffer, title, layout.value("enforcing_body"))
     pdf = buffer.getvalue()
     if isinstance(out, str | Path):
