@@ -1,6 +1,7 @@
 """A realistic demo squad (``squaddesk --demo``): about 40 members with their certificates,
 annual reviews and training, including the cases a clerk must notice — a certificate expiring
-next month, one already lapsed, one suspended, auxiliary staff and seconded police."""
+next month, one already lapsed, one suspended, auxiliary staff and seconded police — plus the
+current month's roster demand and leave (app.demo_rosters) and the demo cases."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.auth.service import create_user
 from app.certificates import CertificateInput, add_certificate, add_review, set_state
 from app.context import AppContext
 from app.demo_cases import fill_demo_cases
+from app.demo_rosters import fill_demo_rosters
 from app.personnel.idcard import check_digit
 from app.personnel.members import MemberInput, create_member
 from app.progress import Progress, step
@@ -207,6 +209,7 @@ def fill_demo(
         users[Role.LEGAL] = create_user(
             s, SYSTEM, "fazhi", reviewer.name, Role.LEGAL, "squad2026", member_id=reviewer.id
         )
+        fill_demo_rosters(s, [m.id for i, m, c in created], today)
         step(progress, members, members + 1, "正在生成演示案件")
         actors = {role: Actor(u.id, u.username, u.display_name, role) for role, u in users.items()}
         fill_demo_cases(s, actors, [m.id for i, m, c in created], rng, today)

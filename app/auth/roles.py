@@ -50,6 +50,8 @@ class Permission(StrEnum):
     HANDLE_CASES = "handle_cases"
     APPROVE_CASES = "approve_cases"
     LEGAL_REVIEW = "legal_review"
+    EDIT_ROSTERS = "edit_rosters"
+    PUBLISH_ROSTERS = "publish_rosters"
 
     @property
     def label(self) -> str:
@@ -76,6 +78,8 @@ PERMISSION_LABELS = {
     Permission.HANDLE_CASES: "办理案件",
     Permission.APPROVE_CASES: "审批案件",
     Permission.LEGAL_REVIEW: "法制审核",
+    Permission.EDIT_ROSTERS: "编排值班表",
+    Permission.PUBLISH_ROSTERS: "发布值班表",
 }
 
 P = Permission
@@ -84,7 +88,9 @@ P = Permission
 #: step; the legal reviewer reads and does the legal review (法制审核); the leader reads everything,
 #: sees the audit and approves filing, decision and closure — approving is kept apart from
 #: handling, so the one who investigates is not the one who approves; the admin runs the installation and, until the district
-#: ships it, keeps the reference data (catalog, discretion benchmarks, thresholds).
+#: ships it, keeps the reference data (catalog, discretion benchmarks, thresholds). Rosters
+#: follow the same split: the clerk draws up the month (shift types, demand, leave, cells) and the
+#: leader publishes it; changes after publication are the clerk's, each recorded with its reason.
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(
         {
@@ -100,6 +106,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.REGISTER_LEADS,
             P.EDIT_PARTIES,
             P.HANDLE_CASES,
+            P.EDIT_ROSTERS,
         }
     ),
     Role.OFFICER: frozenset(
@@ -116,6 +123,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.VIEW_CASES,
             P.REGISTER_LEADS,
             P.APPROVE_CASES,
+            P.PUBLISH_ROSTERS,
         }
     ),
     Role.ADMIN: frozenset(Permission),

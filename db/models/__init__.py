@@ -14,6 +14,14 @@ from db.models.personnel import (
     TrainingRecord,
 )
 from db.models.reference import DiscretionTier, ReferenceRelease, ReferenceThreshold, ViolationItem
+from db.models.rosters import (
+    MemberLeave,
+    Roster,
+    RosterAssignment,
+    RosterChange,
+    ShiftDemand,
+    ShiftType,
+)
 
 __all__ = [
     "AuditEntry",
@@ -35,11 +43,17 @@ __all__ = [
     "LeadPhoto",
     "LocalMeta",
     "Member",
+    "MemberLeave",
     "NumberLease",
     "NumberRegister",
     "Party",
     "ReferenceRelease",
     "ReferenceThreshold",
+    "Roster",
+    "RosterAssignment",
+    "RosterChange",
+    "ShiftDemand",
+    "ShiftType",
     "Squad",
     "TrainingRecord",
     "User",

@@ -47,12 +47,21 @@ from app.personnel.excel import export_ledgers, preview_import
 from app.personnel.idcard import check_digit, mask_id_number
 from app.personnel.members import MemberInput, MemberQuery, create_member, search_members
 from app.reference import PenaltyType, Thresholds, set_thresholds
+from app.rosters.data import (
+    LeaveInput,
+    add_leave,
+    ensure_default_shift_types,
+    get_or_create_roster,
+    publish_roster,
+    set_cell,
+)
 from app.squad import SquadInput, get_squad, initialize, update_squad
 from app.training import TrainingInput, add_training
 from db.models import AuditEntry, ChangeLogEntry, User
 from db.models.leads import LeadSource
 from db.models.parties import PartyKind
 from db.models.personnel import CertificateKind, StaffCategory
+from db.models.rosters import LeaveKind
 
 PASSWORD = "test1234"
 _serial = itertools.count(100)
@@ -266,6 +275,20 @@ def _legal_review(ctx: AppContext, actor: Actor, member_id: str) -> None:
         legal_review(s, actor, case.id, dt.date(2026, 3, 6), "同意")
 
 
+def _edit_rosters(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    day = dt.date(2027, 1, 1) + dt.timedelta(days=next(_serial))  # leaves of one member may not overlap
+    with ctx.unit_of_work(actor) as s:
+        add_leave(s, actor, LeaveInput(member_id, LeaveKind.ANNUAL, day, day))
+
+
+def _publish_rosters(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    with ctx.unit_of_work(actor) as s:
+        roster = get_or_create_roster(s, SYSTEM, "2027-02")
+        early = next(t for t in ensure_default_shift_types(s, SYSTEM) if t.code == "早")
+        set_cell(s, SYSTEM, roster.id, member_id, dt.date(2027, 2, 1), early.id, reason="调班")
+        publish_roster(s, actor, roster.id)
+
+
 ATTEMPTS: dict[Permission, Attempt] = {
     Permission.VIEW_PERSONNEL: _view_personnel,
     Permission.EDIT_PERSONNEL: _edit_personnel,
@@ -285,6 +308,8 @@ ATTEMPTS: dict[Permission, Attempt] = {
     Permission.HANDLE_CASES: _handle_cases,
     Permission.APPROVE_CASES: _approve_cases,
     Permission.LEGAL_REVIEW: _legal_review,
+    Permission.EDIT_ROSTERS: _edit_rosters,
+    Permission.PUBLISH_ROSTERS: _publish_rosters,
 }
 
 
