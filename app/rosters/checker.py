@@ -71,7 +71,7 @@ _ORDER = {rule: i for i, rule in enumerate(Rule)}
 class Violation:
     rule: Rule
     day: dt.date
-    member_id: int | None
+    member_id: str | None
     shift: str | None
     message: str
 
@@ -112,7 +112,7 @@ def _why_not_certified(person: Person, day: dt.date) -> str:
     return f"{person.name}{day_label(day)}无有效执法证"
 
 
-def _on_leave(leaves_of: dict[int, list[Leave]], member_id: int, day: dt.date) -> Leave | None:
+def _on_leave(leaves_of: dict[str, list[Leave]], member_id: str, day: dt.date) -> Leave | None:
     return next((lv for lv in leaves_of.get(member_id, ()) if lv.covers(day)), None)
 
 
@@ -136,7 +136,7 @@ def check(
     rules = rules or Rules()
     by_id = {p.member_id: p for p in people}
     shift_of = {s.code: s for s in shifts}
-    leaves_of: dict[int, list[Leave]] = defaultdict(list)
+    leaves_of: dict[str, list[Leave]] = defaultdict(list)
     for lv in leaves:
         leaves_of[lv.member_id].append(lv)
 
@@ -147,7 +147,7 @@ def check(
                 return f"{day_label(day)}（{info.name}）"
         return day_label(day)
 
-    def name(member_id: int) -> str:
+    def name(member_id: str) -> str:
         person = by_id.get(member_id)
         return person.name if person else f"队员#{member_id}"
 
@@ -192,10 +192,10 @@ def check(
             own.append(a)
 
     # Per member: leave, one shift a day, rest, consecutive days, days off.
-    mine: dict[int, list[Assignment]] = defaultdict(list)
+    mine: dict[str, list[Assignment]] = defaultdict(list)
     for a in own:
         mine[a.member_id].append(a)
-    before: dict[int, list[Assignment]] = defaultdict(list)
+    before: dict[str, list[Assignment]] = defaultdict(list)
     for a in roster.previous:
         if a.member_id in by_id and a.shift in shift_of and a.day < roster.month:
             before[a.member_id].append(a)
@@ -295,7 +295,7 @@ def check(
 
 def _rest_rules(
     who: str,
-    member_id: int,
+    member_id: str,
     cells: list[Assignment],
     shift_of: dict[str, ShiftType],
     rules: Rules,
@@ -342,7 +342,7 @@ def _rest_rules(
 
 
 def _day_count_rules(
-    who: str, member_id: int, worked: set[dt.date], rules: Rules, roster: Roster, label: _Label
+    who: str, member_id: str, worked: set[dt.date], rules: Rules, roster: Roster, label: _Label
 ) -> list[Violation]:
     out: list[Violation] = []
     limit = rules.max_consecutive_days
@@ -397,7 +397,7 @@ def capacity_check(
     Says who is missing and why, e.g. "12月3日 夜班需要2名持证执法人员，可排1名：王某休假".
     """
     shift_of = {s.code: s for s in shifts}
-    leaves_of: dict[int, list[Leave]] = defaultdict(list)
+    leaves_of: dict[str, list[Leave]] = defaultdict(list)
     for lv in leaves:
         leaves_of[lv.member_id].append(lv)
     out: list[Violation] = []

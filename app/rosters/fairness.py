@@ -67,8 +67,8 @@ def fairness_counts(
     people: Sequence[Person],
     shifts: Sequence[ShiftType],
     calendar: HolidayCalendar | None = None,
-    carried: Mapping[int, FairnessCounts] | None = None,
-) -> dict[int, FairnessCounts]:
+    carried: Mapping[str, FairnessCounts] | None = None,
+) -> dict[str, FairnessCounts]:
     """Counts per member id for every person (zeros included), plus ``carried`` from last month.
 
     A weekend or holiday counts once per day worked, whatever the shift; a night counts for a shift
@@ -78,7 +78,7 @@ def fairness_counts(
     carried = carried or {}
     counts = {p.member_id: carried.get(p.member_id, FairnessCounts()) for p in people}
     kinds: dict[dt.date, str] = {}
-    days_worked: set[tuple[int, dt.date]] = set()
+    days_worked: set[tuple[str, dt.date]] = set()
     for a in roster.assignments:
         shift = shift_of.get(a.shift)
         if a.member_id not in counts or shift is None or not roster.contains(a.day):
@@ -96,7 +96,7 @@ def fairness_counts(
     return counts
 
 
-def fairness_summary(counts: Mapping[int, FairnessCounts]) -> dict[str, Spread]:
+def fairness_summary(counts: Mapping[str, FairnessCounts]) -> dict[str, Spread]:
     """Min, max and spread (max − min) per category over the given members (keys of ``CATEGORY_NAMES``)."""
     out: dict[str, Spread] = {}
     for f in fields(FairnessCounts):

@@ -90,7 +90,7 @@ class Person:
     an enforcement officer (``enforcement_check(...).ok``) — a certificate expiring mid-month
     simply stops appearing after its last day; auxiliary staff and police never have any."""
 
-    member_id: int
+    member_id: str
     name: str
     category: Category
     is_leader: bool = False
@@ -110,7 +110,7 @@ def certified_days(days: Iterable[dt.date], may_enforce: Callable[[dt.date], boo
 class Leave:
     """Leave (请假) from ``start`` to ``end``, both included; ``kind`` as the clerk names it (年休假, 病假 …)."""
 
-    member_id: int
+    member_id: str
     kind: str
     start: dt.date
     end: dt.date
@@ -123,7 +123,7 @@ class Leave:
 class Assignment:
     """One cell of the grid: a member on a shift on a day; ``locked`` cells stay when re-solving."""
 
-    member_id: int
+    member_id: str
     day: dt.date
     shift: str
     locked: bool = False
