@@ -1,7 +1,10 @@
 """Duty rosters (排班): the rule model, the one rule checker and the fairness counts.
 
-Pure Python: no database, no Qt, no solver. The CP-SAT solver and the database adapter build on
-these types; the grid calls ``check`` on every hand edit.
+What this package exports is pure Python: no database, no Qt, no solver. Beside it:
+:mod:`app.rosters.data` (the database side: shift types, demand, leave, rosters, publication),
+:mod:`app.rosters.month` (a month read into the rule model and checked), and
+:mod:`app.rosters.solver` (OR-Tools CP-SAT; imported on its own so the rest never loads ortools).
+The grid calls ``check`` on every hand edit; the solver's output goes through the same ``check``.
 """
 
 from __future__ import annotations

@@ -116,7 +116,8 @@ def _on_leave(leaves_of: dict[str, list[Leave]], member_id: str, day: dt.date) -
     return next((lv for lv in leaves_of.get(member_id, ()) if lv.covers(day)), None)
 
 
-def _required_police(demand: Demand, shift: ShiftType | None) -> int:
+def required_police(demand: Demand, shift: ShiftType | None) -> int:
+    """Police officers the shift needs: the demand's minimum, and one for a joint patrol (联勤)."""
     return max(demand.min_police, 1 if shift is not None and shift.needs_police else 0)
 
 
@@ -281,7 +282,7 @@ def check(
                 )
             )
         police = sum(p.category is Category.POLICE for p in staff)
-        need_police = _required_police(demand, shift)
+        need_police = required_police(demand, shift)
         if police < need_police:
             out.append(
                 Violation(
@@ -451,7 +452,7 @@ def capacity_check(
                         f"{where}需要{d.min_certified}名持证执法人员，可排{len(certified_free)}名{absent(certified_away)}",
                     )
                 )
-            need_police = _required_police(d, shift)
+            need_police = required_police(d, shift)
             if len(police_free) < need_police:
                 out.append(
                     Violation(
@@ -486,7 +487,7 @@ def capacity_check(
                 ),
                 (
                     Rule.MIN_POLICE,
-                    sum(_required_police(d, shift_of.get(d.shift)) for d in todays),
+                    sum(required_police(d, shift_of.get(d.shift)) for d in todays),
                     police_free,
                     police_away,
                     "名公安民警",
@@ -523,5 +524,5 @@ def _single_need(rule: Rule, demand: Demand, shift_of: dict[str, ShiftType]) -> 
     if rule is Rule.MIN_CERTIFIED:
         return demand.min_certified
     if rule is Rule.MIN_POLICE:
-        return _required_police(demand, shift_of.get(demand.shift))
+        return required_police(demand, shift_of.get(demand.shift))
     return int(demand.needs_leader)
