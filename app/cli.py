@@ -194,6 +194,32 @@ def cmd_clocks(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_roster_solve(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.rosters.month import solve_month
+    from app.rosters.solver import STATUS_LABELS
+
+    actor = _actor(ctx, args)
+    if args.save:
+        with ctx.unit_of_work(actor, f"自动排班 {args.month}") as session:
+            result = solve_month(session, actor, args.month, seconds=args.seconds, seed=args.seed, save=True)
+    else:
+        with ctx.read() as session:
+            result = solve_month(session, actor, args.month, seconds=args.seconds, seed=args.seed)
+    print(f"{args.month} 排班：{STATUS_LABELS[result.status]}，用时 {result.wall_seconds:.1f} 秒", end="")
+    if result.first_solution_seconds is not None:
+        print(f"（首个可行方案 {result.first_solution_seconds:.2f} 秒）", end="")
+    print(f"，共排 {len(result.assignments)} 个班次。")
+    for v in result.capacity:
+        print(f"  人手不足：{v.message}")
+    for line in result.explanation:
+        print(f"  冲突：{line}")
+    for v in result.violations:
+        print(f"  缺口：{v.message}")
+    if args.save and result.assignments:
+        print("  已写入本月排班草稿（锁定的班次保持不变）。")
+    return 0 if result.feasible else 6
+
+
 def cmd_render(ctx: AppContext, args: argparse.Namespace) -> int:
     from app.cases.service import find_case_by_number
     from app.documents import load_template, render
@@ -321,6 +347,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("number", help="案号，如 车综执立〔2026〕第0001号")
     p.add_argument("--today", default=None, help="以该日计算状态（YYYY-MM-DD，默认今天）")
     p.set_defaults(func=cmd_clocks)
+
+    p = sub.add_parser(
+        "roster-solve", parents=[common, login], help="自动编排一个月的值班表（无可行方案时退出码为 6）"
+    )
+    p.add_argument("month", help="月份，如 2026-12")
+    p.add_argument("--seconds", type=float, default=10.0, help="求解时间上限（秒，默认 10）")
+    p.add_argument("--seed", type=int, default=None, help="固定随机种子（用于复现）")
+    p.add_argument("--save", action="store_true", help="把结果写入本月排班草稿")
+    p.set_defaults(func=cmd_roster_solve)
 
     types = _document_types_help()
     p = sub.add_parser(
