@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -223,33 +223,47 @@ class PreservationDialog(StepDialog):
         )
 
 
-class PreservationHandlingDialog(StepDialog):
-    act = "先行登记保存处理"
-    date_label = "处理日期"
-    hint = "先行登记保存的证据，应在 7 个工作日内作出处理决定；逾期未处理的，先行登记保存措施自动解除。"
+class _EndMeasureDialog(StepDialog):
+    """The decision that ends an open measure (a preservation handled, a seizure released): which
+    measure, how it ends, a note."""
+
+    opened: ClassVar[StepKind]  # the measure's own step
+    ending: ClassVar[StepKind]
+    key: ClassVar[str]  # the ending step's data key naming the measure
+    what: ClassVar[str]
+    outcome_label: ClassVar[str]
+    outcomes: ClassVar[type[PreservationOutcome] | type[SeizureOutcome]]
 
     def build(self, session: Any) -> None:
-        self.measure = _measure_combo(
-            open_measures(self.case, StepKind.PRESERVATION, StepKind.PRESERVATION_HANDLING, "preservation_id")
-        )
+        self.measure = _measure_combo(open_measures(self.case, self.opened, self.ending, self.key))
         self.outcome = QComboBox(objectName="outcome")
-        for outcome in PreservationOutcome:
+        for outcome in self.outcomes:
             self.outcome.addItem(outcome.label, outcome.value)
         self.note = text_edit("说明（选填）", 50)
-        self.form.addRow("先行登记保存 *", self.measure)
-        self.form.addRow("处理决定 *", self.outcome)
+        self.form.addRow(f"{self.what} *", self.measure)
+        self.form.addRow(f"{self.outcome_label} *", self.outcome)
         self.form.addRow("说明", self.note)
         self.fields |= {"measure": self.measure, "outcome": self.outcome}
 
+    def chosen_measure(self) -> str:
+        return _chosen(self.measure, self.what)
+
+
+class PreservationHandlingDialog(_EndMeasureDialog):
+    act = "先行登记保存处理"
+    date_label = "处理日期"
+    hint = "先行登记保存的证据，应在 7 个工作日内作出处理决定；逾期未处理的，先行登记保存措施自动解除。"
+    opened = StepKind.PRESERVATION
+    ending = StepKind.PRESERVATION_HANDLING
+    key = "preservation_id"
+    what = "先行登记保存"
+    outcome_label = "处理决定"
+    outcomes = PreservationOutcome
+
     def call(self, session: Any, on: dt.date) -> CaseView:
+        outcome = PreservationOutcome(self.outcome.currentData())
         return handle_preservation(
-            session,
-            self.actor,
-            self.case.id,
-            _chosen(self.measure, "先行登记保存"),
-            on,
-            PreservationOutcome(self.outcome.currentData()),
-            self.note.toPlainText(),
+            session, self.actor, self.case.id, self.chosen_measure(), on, outcome, self.note.toPlainText()
         )
 
 
@@ -321,33 +335,21 @@ class SeizureExtensionDialog(StepDialog):
         )
 
 
-class SeizureReleaseDialog(StepDialog):
+class SeizureReleaseDialog(_EndMeasureDialog):
     act = "解除或处理查封扣押"
     date_label = "决定日期"
     hint = "在查封扣押期限内作出处理决定：解除并退还财物，或依行政处罚决定没收，或依法销毁、移送（《行政强制法》第二十七条、第二十八条）。"
-
-    def build(self, session: Any) -> None:
-        self.measure = _measure_combo(
-            open_measures(self.case, StepKind.SEIZURE, StepKind.SEIZURE_RELEASE, "seizure_id")
-        )
-        self.outcome = QComboBox(objectName="outcome")
-        for outcome in SeizureOutcome:
-            self.outcome.addItem(outcome.label, outcome.value)
-        self.note = text_edit("说明（选填）", 50)
-        self.form.addRow("查封扣押 *", self.measure)
-        self.form.addRow("处理 *", self.outcome)
-        self.form.addRow("说明", self.note)
-        self.fields |= {"measure": self.measure, "outcome": self.outcome}
+    opened = StepKind.SEIZURE
+    ending = StepKind.SEIZURE_RELEASE
+    key = "seizure_id"
+    what = "查封扣押"
+    outcome_label = "处理"
+    outcomes = SeizureOutcome
 
     def call(self, session: Any, on: dt.date) -> CaseView:
+        outcome = SeizureOutcome(self.outcome.currentData())
         return release_seizure(
-            session,
-            self.actor,
-            self.case.id,
-            _chosen(self.measure, "查封扣押"),
-            on,
-            SeizureOutcome(self.outcome.currentData()),
-            self.note.toPlainText(),
+            session, self.actor, self.case.id, self.chosen_measure(), on, outcome, self.note.toPlainText()
         )
 
 
