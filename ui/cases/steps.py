@@ -13,6 +13,7 @@ the step), so tests and the workspace drive them the same way.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt
@@ -147,6 +148,9 @@ class StepDialog(QDialog):
     """One step of one case: the act's date, the step's own fields, and 办理."""
 
     kind: ClassVar[StepKind | None] = None
+    #: Every form defines ``call(session, on) -> CaseView``: the one service call ``save`` makes
+    #: inside its unit of work (the step's own service, with the fields the form asks for).
+    call: Callable[[Any, dt.date], CaseView]
     #: The act's name where it is no step of the procedure (中止办案, 延长期限 …).
     act: ClassVar[str] = ""
     #: How the date row reads (the day the act was performed, not the day it is typed in).
@@ -185,9 +189,6 @@ class StepDialog(QDialog):
 
     def build(self, session: Any) -> None:
         """Add the step's fields to ``self.form`` (data the form needs is read with ``session``)."""
-
-    def call(self, session: Any, on: dt.date) -> CaseView:
-        raise NotImplementedError
 
     def day(self) -> dt.date:
         return from_qdate(self.on.date())
