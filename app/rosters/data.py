@@ -678,6 +678,28 @@ def list_assignments(session: Session, actor: Actor, roster_id: str) -> list[Ass
     return [_assignment_view(a, s) for a, s in _assignment_rows(session, roster_id)]
 
 
+def month_cells(session: Session, actor: Actor, month: str) -> tuple[AssignmentView, ...]:
+    """The cells of ``month``'s roster (empty when the month has none)."""
+    require(actor, Permission.VIEW_PERSONNEL)
+    first, _ = month_bounds(month)
+    row = _find_roster(session, month_of(first))
+    return tuple(_assignment_view(a, s) for a, s in _assignment_rows(session, row.id)) if row else ()
+
+
+def earlier_roster_months(session: Session, actor: Actor, month: str, limit: int) -> list[str]:
+    """Up to ``limit`` months before ``month`` that have a roster, the latest first."""
+    require(actor, Permission.VIEW_PERSONNEL)
+    first, _ = month_bounds(month)
+    return list(
+        session.scalars(
+            select(Roster.month)
+            .where(Roster.month < month_of(first), Roster.deleted.is_(False))
+            .order_by(Roster.month.desc())
+            .limit(limit)
+        )
+    )
+
+
 def _codes(session: Session, rows: Iterable[RosterAssignment]) -> str:
     live = [r for r in rows if not r.deleted]
     shifts = sorted(
@@ -935,6 +957,12 @@ class RosterInputs:
     leaves: tuple[LeaveView, ...]
     roster: RosterView | None
     assignments: tuple[AssignmentView, ...]
+    #: The last week of the month before, read-only: rest and consecutive days hold across the boundary.
+    previous: tuple[AssignmentView, ...] = ()
+
+
+#: How many days of the month before the checker and the solver look at.
+PREVIOUS_DAYS = 7
 
 
 def is_leader_position(position: str) -> bool:
@@ -1003,4 +1031,9 @@ def roster_inputs(session: Session, actor: Actor, month: str, today: dt.date | N
         assignments=tuple(_assignment_view(a, s) for a, s in _assignment_rows(session, roster.id))
         if roster is not None
         else (),
+        previous=tuple(
+            a
+            for a in month_cells(session, actor, month_of(first - dt.timedelta(days=1)))
+            if a.day > first - dt.timedelta(days=PREVIOUS_DAYS + 1)
+        ),
     )

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+from enum import StrEnum
 
 from app.rosters.checker import HolidayCalendar
-from app.rosters.model import Person, Roster, ShiftType
+from app.rosters.model import Category, Person, Roster, ShiftType
 
 #: Counted categories and their Chinese names, in the order the summary shows them.
 CATEGORY_NAMES: dict[str, str] = {
@@ -22,6 +23,29 @@ CATEGORY_NAMES: dict[str, str] = {
     "weekends": "周末",
     "holidays": "法定节假日",
 }
+
+
+class PeerGroup(StrEnum):
+    """Fairness compares people with their peers: a night that only a certified officer may take
+    cannot be shared with an auxiliary, and police officers seconded to joint patrols keep their
+    own count."""
+
+    OFFICERS = "officers"
+    AUXILIARY = "auxiliary"
+    POLICE = "police"
+
+
+PEER_GROUP_LABELS: dict[PeerGroup, str] = {
+    PeerGroup.OFFICERS: "持证执法人员",
+    PeerGroup.AUXILIARY: "辅助人员",
+    PeerGroup.POLICE: "公安民警",
+}
+
+
+def peer_group(person: Person) -> PeerGroup:
+    if person.category is Category.POLICE:
+        return PeerGroup.POLICE
+    return PeerGroup.OFFICERS if person.certified_days else PeerGroup.AUXILIARY
 
 
 @dataclass(frozen=True)
@@ -38,6 +62,17 @@ class FairnessCounts:
             self.weekends + other.weekends,
             self.holidays + other.holidays,
         )
+
+    def __sub__(self, other: FairnessCounts) -> FairnessCounts:
+        return FairnessCounts(
+            self.nights - other.nights,
+            self.duties_24h - other.duties_24h,
+            self.weekends - other.weekends,
+            self.holidays - other.holidays,
+        )
+
+    def scaled(self, factor: float) -> FairnessCounts:
+        return FairnessCounts(*(round(getattr(self, f.name) * factor) for f in fields(self)))
 
 
 @dataclass(frozen=True)
@@ -102,4 +137,43 @@ def fairness_summary(counts: Mapping[str, FairnessCounts]) -> dict[str, Spread]:
     for f in fields(FairnessCounts):
         values = [getattr(c, f.name) for c in counts.values()] or [0]
         out[f.name] = Spread(min(values), max(values))
+    return out
+
+
+def carry_forward(
+    counts: Mapping[str, FairnessCounts],
+    carried: Mapping[str, FairnessCounts],
+    people: Sequence[Person],
+    available: Mapping[str, int],
+    days: int,
+) -> dict[str, FairnessCounts]:
+    """The fairness balance a month hands to the next (结转): per member, what they carried in plus
+    this month's counts, less the lowest such total of their peer group — so only differences
+    travel, and the balance of someone who did more shrinks as the others catch up.
+
+    ``counts`` are this month's own counts (without ``carried``). They are taken pro rata: a member
+    available on fewer than ``days`` days (leave, ``available``) is counted as if they had worked
+    the whole month at the same pace, so a fortnight of sick leave does not leave a debt of nights
+    to repay. A member available on no day keeps their balance unchanged.
+    """
+    totals: dict[str, FairnessCounts] = {}
+    absent: dict[str, FairnessCounts] = {}
+    for p in people:
+        own = counts.get(p.member_id, FairnessCounts())
+        before = carried.get(p.member_id, FairnessCounts())
+        free = available.get(p.member_id, days)
+        if free <= 0:
+            absent[p.member_id] = before
+        else:
+            totals[p.member_id] = before + own.scaled(days / free if free < days else 1)
+    out: dict[str, FairnessCounts] = dict(absent)
+    for group in PeerGroup:
+        members = [p.member_id for p in people if peer_group(p) is group and p.member_id in totals]
+        if not members:
+            continue
+        low = FairnessCounts(
+            *(min(getattr(totals[m], f.name) for m in members) for f in fields(FairnessCounts))
+        )
+        for m in members:
+            out[m] = totals[m] - low
     return out

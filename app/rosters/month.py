@@ -1,7 +1,8 @@
 """One month of the roster as the checker and the solver see it: the database's rows
 (:func:`app.rosters.data.roster_inputs`) turned into the plain rule model (:mod:`app.rosters.model`),
-the check of the month's roster as it stands — what the grid flags after every edit — and the
-month solved (kept cells locked, few changes) and optionally saved into its draft.
+the fairness balance carried forward from the months before, the check of the month's roster as
+it stands — what the grid flags after every edit — and the month solved (kept cells locked, few
+changes) and optionally saved into its draft.
 """
 
 from __future__ import annotations
@@ -15,14 +16,22 @@ from sqlalchemy.orm import Session
 from app.auth.roles import Actor, Permission, require
 from app.calendar import calendar_for
 from app.progress import Progress
-from app.rosters.checker import Violation, check
+from app.rosters.checker import HolidayCalendar, Violation, check
 from app.rosters.data import (
     LEAVE_KIND_LABELS,
+    AssignmentView,
     RosterInputs,
+    ShiftTypeView,
+    earlier_roster_months,
     get_or_create_roster,
+    list_leaves,
+    list_shift_types,
+    month_bounds,
+    month_cells,
     roster_inputs,
     save_solution,
 )
+from app.rosters.fairness import FairnessCounts, carry_forward, fairness_counts
 from app.rosters.model import Assignment, Category, Demand, Leave, Person, Roster, Rules, ShiftType
 
 if TYPE_CHECKING:
@@ -56,8 +65,53 @@ def model_of(inputs: RosterInputs) -> MonthModel:
         for d in inputs.demands
     )
     leaves = tuple(Leave(v.member_id, LEAVE_KIND_LABELS[v.kind], v.start, v.end) for v in inputs.leaves)
-    cells = tuple(Assignment(a.member_id, a.day, a.shift_code, a.locked) for a in inputs.assignments)
-    return MonthModel(inputs.first, people, shifts, demands, leaves, Roster(inputs.first, cells))
+    roster = Roster(inputs.first, _cells(inputs.assignments), _cells(inputs.previous))
+    return MonthModel(inputs.first, people, shifts, demands, leaves, roster)
+
+
+def _cells(rows: tuple[AssignmentView, ...]) -> tuple[Assignment, ...]:
+    return tuple(Assignment(a.member_id, a.day, a.shift_code, a.locked) for a in rows)
+
+
+def _shift(s: ShiftTypeView) -> ShiftType:
+    return ShiftType(s.code, s.name, s.start, s.end, s.is_night, s.is_24h, s.needs_police)
+
+
+#: How far back the fairness balance reaches: a year, so the Spring Festival of last winter still
+#: counts when this winter's is rostered, yet a squad's distant past does not weigh for ever.
+CARRY_MONTHS = 12
+
+
+def carried_balance(
+    session: Session,
+    actor: Actor,
+    month: str,
+    people: tuple[Person, ...],
+    calendar: HolidayCalendar | None = None,
+) -> dict[str, FairnessCounts]:
+    """The fairness balance (结转) ``month`` starts with: the months before it that have a roster,
+    up to :data:`CARRY_MONTHS`, folded oldest first with :func:`~app.rosters.fairness.carry_forward`
+    — each month's nights, 24-hour duties, weekends and holidays per member, pro rata to the days
+    they were not on leave, less the lowest of their peer group. Members are today's ``people``
+    (with today's certificates deciding their peer group)."""
+    calendar = calendar if calendar is not None else calendar_for(session)
+    shifts = tuple(_shift(s) for s in list_shift_types(session, actor, include_inactive=True))
+    balance: dict[str, FairnessCounts] = {}
+    for earlier in reversed(earlier_roster_months(session, actor, month, CARRY_MONTHS)):
+        first, last = month_bounds(earlier)
+        roster = Roster(first, _cells(month_cells(session, actor, earlier)))
+        days = (last - first).days + 1
+        away: dict[str, set[dt.date]] = {}
+        for leave in list_leaves(session, actor, earlier):
+            span = away.setdefault(leave.member_id, set())
+            day = max(leave.start, first)
+            while day <= min(leave.end, last):
+                span.add(day)
+                day += dt.timedelta(days=1)
+        available = {p.member_id: days - len(away.get(p.member_id, ())) for p in people}
+        own = fairness_counts(roster, people, shifts, calendar)
+        balance = carry_forward(own, balance, people, available, days)
+    return balance
 
 
 def check_month(
@@ -89,15 +143,18 @@ def solve_month(
     require(actor, Permission.EDIT_ROSTERS if save else Permission.VIEW_PERSONNEL)
     inputs = roster_inputs(session, actor, month)
     model = model_of(inputs)
+    calendar = calendar_for(session)
     result = solve(
         model.people,
         model.shifts,
         model.demands,
         model.leaves,
         month=model.month,
+        previous=model.roster.previous,
         locked=tuple(a for a in model.roster.assignments if a.locked),
         current=model.roster.assignments,
-        calendar=calendar_for(session),
+        carried=carried_balance(session, actor, inputs.month, model.people, calendar),
+        calendar=calendar,
         seconds=seconds,
         seed=seed,
         progress=progress,
@@ -110,4 +167,4 @@ def solve_month(
     return result
 
 
-__all__ = ["MonthModel", "check_month", "model_of", "solve_month"]
+__all__ = ["CARRY_MONTHS", "MonthModel", "carried_balance", "check_month", "model_of", "solve_month"]

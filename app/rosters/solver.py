@@ -42,7 +42,7 @@ from app.rosters.checker import (
     check,
     required_police,
 )
-from app.rosters.fairness import FairnessCounts, day_kind
+from app.rosters.fairness import FairnessCounts, PeerGroup, day_kind, peer_group
 from app.rosters.model import (
     Assignment,
     Category,
@@ -429,11 +429,11 @@ class _Model:
 
         terms: list[cp_model.LinearExpr] = list(self.penalties)
         for category, weight in FAIRNESS_WEIGHTS.items():
-            for group in _PeerGroup:
+            for group in PeerGroup:
                 counts: list[tuple[str, cp_model.LinearExpr]] = []
                 for p in inst.people:
                     vs = per_person.get((p.member_id, category))
-                    if _peer_group(p) is group and vs:
+                    if peer_group(p) is group and vs:
                         carried = getattr(inst.carried.get(p.member_id, FairnessCounts()), category)
                         counts.append((p.member_id, _sum(vs) + carried))
                 if len(counts) < 2:
@@ -471,22 +471,6 @@ class _Model:
             if solver.boolean_value(v)
         ]
         return tuple(sorted(out, key=lambda a: (a.day, a.shift, a.member_id)))
-
-
-class _PeerGroup(enum.StrEnum):
-    """Fairness compares people with their peers: a night that only a certified officer may take
-    cannot be shared with an auxiliary, and police officers seconded to joint patrols keep their
-    own count."""
-
-    OFFICERS = "officers"
-    AUXILIARY = "auxiliary"
-    POLICE = "police"
-
-
-def _peer_group(person: Person) -> _PeerGroup:
-    if person.category is Category.POLICE:
-        return _PeerGroup.POLICE
-    return _PeerGroup.OFFICERS if person.certified_days else _PeerGroup.AUXILIARY
 
 
 def _sum(items: Sequence[cp_model.LinearExpr]) -> cp_model.LinearExpr:
