@@ -11,6 +11,7 @@ NAMES: dict[str, str] = {
     "nav.personnel": "mdi6.account-group-outline",
     "nav.certificates": "mdi6.card-account-details-outline",
     "nav.training": "mdi6.school-outline",
+    "nav.rosters": "mdi6.calendar-month-outline",
     "nav.leads": "mdi6.inbox-arrow-down-outline",
     "nav.cases": "mdi6.briefcase-outline",
     "nav.reference": "mdi6.scale-balance",
@@ -49,6 +50,8 @@ NAMES: dict[str, str] = {
     "tiers": "mdi6.stairs",
     "reset": "mdi6.restore",
     "move.up": "mdi6.arrow-up",
+    "previous": "mdi6.chevron-left",
+    "next": "mdi6.chevron-right",
     "move.down": "mdi6.arrow-down",
 }
 COLORS = {"alert.red": "#c62828", "alert.amber": "#ef8f00", "ok": "#2e7d32"}

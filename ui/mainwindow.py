@@ -33,6 +33,7 @@ from ui.leads.page import LeadsPage
 from ui.login import LockDialog
 from ui.personnel.page import MembersPage
 from ui.reference.page import ReferencePage
+from ui.rosters.page import RostersPage
 from ui.settings.page import SettingsPage
 from ui.start.page import StartPage
 from ui.training.page import TrainingPage
@@ -52,6 +53,7 @@ PAGES = (
     PageSpec("personnel", "人员台账", "nav.personnel", MembersPage, Permission.VIEW_PERSONNEL),
     PageSpec("certificates", "执法证台账", "nav.certificates", CertificatesPage, Permission.VIEW_PERSONNEL),
     PageSpec("training", "培训记录", "nav.training", TrainingPage, Permission.VIEW_PERSONNEL),
+    PageSpec("rosters", "值班排班", "nav.rosters", RostersPage, Permission.VIEW_PERSONNEL),
     PageSpec("leads", "案源登记", "nav.leads", LeadsPage, Permission.VIEW_CASES),
     PageSpec("cases", "案件办理", "nav.cases", CasesPage, Permission.VIEW_CASES),
     PageSpec("documents", "文书登记", "nav.documents", RegisterPage, Permission.VIEW_CASES),

@@ -159,12 +159,29 @@ def solve_month(
         seed=seed,
         progress=progress,
     )
-    if save and result.assignments:
-        shift_ids = {s.code: s.id for s in inputs.shift_types}
-        roster = get_or_create_roster(session, actor, month)
-        cells = [(a.member_id, a.day, shift_ids[a.shift]) for a in result.assignments if not a.locked]
-        save_solution(session, actor, roster.id, cells, reason="自动排班")
+    if save:
+        apply_solution(session, actor, month, result)
     return result
 
 
-__all__ = ["CARRY_MONTHS", "MonthModel", "carried_balance", "check_month", "model_of", "solve_month"]
+def apply_solution(session: Session, actor: Actor, month: str, result: SolveResult, reason: str = "") -> int:
+    """Write a solver's roster into ``month``'s draft (its unlocked days replaced; the locked ones
+    stay) in the caller's unit of work; the number of member-days changed. On a published roster
+    ``reason`` is required and each changed day is recorded."""
+    if not result.assignments:
+        return 0
+    shift_ids = {s.code: s.id for s in list_shift_types(session, actor, include_inactive=True)}
+    roster = get_or_create_roster(session, actor, month)
+    cells = [(a.member_id, a.day, shift_ids[a.shift]) for a in result.assignments if not a.locked]
+    return save_solution(session, actor, roster.id, cells, reason=reason)
+
+
+__all__ = [
+    "CARRY_MONTHS",
+    "MonthModel",
+    "apply_solution",
+    "carried_balance",
+    "check_month",
+    "model_of",
+    "solve_month",
+]

@@ -74,13 +74,16 @@ STATUS_LABELS: dict[SolveStatus, str] = {
 #: decision that can conflict with one.
 LOCKED_LABEL = "锁定的排班"
 
-#: Objective weights. A change to the current roster outweighs any fairness gain it could buy (one
-#: cell moves each count by at most one, in each of three peer groups: 3 × (4 + 4 + 2 + 3) < 100); in the relaxed
-#: model a missing person outweighs everything but breaking a locked cell.
-FAIRNESS_WEIGHTS: dict[str, int] = {"nights": 4, "duties_24h": 4, "weekends": 2, "holidays": 3}
-CHANGE_WEIGHT = 100
-SHORTAGE_WEIGHT = 10_000
-LOCK_WEIGHT = 100_000
+#: Objective weights, per peer group, on the spread (max − min) of each count; "workload" is days on
+#: duty. A change to the current roster outweighs any fairness gain it could buy (one cell moves
+#: each count by at most one — by at most three for the minimum of someone on leave, counted pro
+#: rata only while away less than two thirds of the month —, in each of three peer groups:
+#: 3 × 3 × (4 + 4 + 2 + 3 + 1) < 1,000); in the relaxed model a missing person outweighs everything
+#: but breaking a locked cell.
+FAIRNESS_WEIGHTS: dict[str, int] = {"nights": 4, "duties_24h": 4, "weekends": 2, "holidays": 3, "workload": 1}
+CHANGE_WEIGHT = 1_000
+SHORTAGE_WEIGHT = 100_000
+LOCK_WEIGHT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class SolveResult:
     month: dt.date  # the first day
     #: The roster: lawful unless ``status`` is INFEASIBLE (then the best effort, see ``violations``).
     assignments: tuple[Assignment, ...]
-    #: CP-SAT's objective and bound (of the relaxed model when INFEASIBLE: shortages weigh 10,000 each).
+    #: CP-SAT's objective and bound (of the relaxed model when INFEASIBLE: shortages weigh 100,000 each).
     objective: float | None
     bound: float | None
     wall_seconds: float
@@ -415,7 +418,10 @@ class _Model:
     def _objective(self) -> None:
         inst, m = self.inst, self.model
         kinds = {day: day_kind(day, inst.calendar) for day in inst.days}
-        with_leave = {pid for pid, _ in inst.on_leave}
+        days = len(inst.days)
+        away: dict[str, int] = defaultdict(int)
+        for pid, day in inst.on_leave:
+            away[pid] += day in kinds
         per_person: dict[tuple[str, str], list[cp_model.LinearExpr]] = defaultdict(list)
         for (pid, _, code), v in self.x.items():
             shift = inst.shift_of[code]
@@ -427,6 +433,11 @@ class _Model:
             if w is not None and kinds[day] != "workday":
                 per_person[(pid, "weekends" if kinds[day] == "weekend" else "holidays")].append(w)
 
+        # Workload: days on duty, so nobody works three days while a peer works twelve.
+        for (pid, _day), w in self.work.items():
+            if w is not None:
+                per_person[(pid, "workload")].append(w)
+
         terms: list[cp_model.LinearExpr] = list(self.penalties)
         for category, weight in FAIRNESS_WEIGHTS.items():
             for group in PeerGroup:
@@ -434,18 +445,23 @@ class _Model:
                 for p in inst.people:
                     vs = per_person.get((p.member_id, category))
                     if peer_group(p) is group and vs:
-                        carried = getattr(inst.carried.get(p.member_id, FairnessCounts()), category)
+                        carried = getattr(inst.carried.get(p.member_id, FairnessCounts()), category, 0)
                         counts.append((p.member_id, _sum(vs) + carried))
                 if len(counts) < 2:
                     continue
                 top = m.new_int_var(0, 10_000, f"max_{category}_{group}")
                 low = m.new_int_var(0, 10_000, f"min_{category}_{group}")
-                # Someone on leave is not pushed into extra nights to raise the minimum.
-                full = [c for pid, c in counts if pid not in with_leave] or [c for _, c in counts]
-                for _, c in counts:
+                for pid, c in counts:
                     m.add(top >= c)
-                for c in full:
-                    m.add(low <= c)
+                    # Someone on leave counts pro rata (their count scaled up to a full month): they
+                    # are neither pushed into extra nights to raise the minimum nor left idle.
+                    free = days - away.get(pid, 0)
+                    if free * 3 < days:
+                        continue  # away most of the month: not held to the minimum at all
+                    if free < days:
+                        m.add(low * free <= c * days)
+                    else:
+                        m.add(low <= c)
                 terms.append(weight * (top - low))
         # A re-solve keeps close to the current roster: every grid cell that changes costs.
         if inst.current:

@@ -56,7 +56,7 @@ def previews(monkeypatch: pytest.MonkeyPatch) -> list[preview.PdfPreview]:
 
 def printing_to(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
     """The print dialog is accepted with "print to file" into ``path``."""
-    monkeypatch.setattr(preview, "a4_printer", lambda: a4_printer(str(path)))
+    monkeypatch.setattr(preview, "a4_printer", lambda landscape=False: a4_printer(str(path), landscape))
     monkeypatch.setattr(preview.QPrintDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
 
 

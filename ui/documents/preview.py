@@ -30,7 +30,7 @@ def safe_file_name(title: str) -> str:
 
 def print_with_dialog(parent: QWidget | None, sources: list[bytes], title: str) -> int:
     """Ask for the printer (or a PDF file) and print; the number of pages printed, 0 if cancelled."""
-    printer = a4_printer()
+    printer = a4_printer(landscape=bool(sources) and PdfSource(sources[0]).landscape)
     printer.setDocName(title)
     dialog = QPrintDialog(printer, parent)
     dialog.setWindowTitle(f"打印 — {title}")

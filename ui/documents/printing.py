@@ -28,12 +28,21 @@ class PdfSource:
     def pages(self) -> int:
         return self.document.pageCount()
 
+    @property
+    def landscape(self) -> bool:
+        """True when the first page is wider than high (the monthly roster is drawn so)."""
+        size = self.document.pagePointSize(0)
+        return size.width() > size.height()
 
-def a4_printer(output_file: str = "") -> QPrinter:
-    """A high-resolution A4 portrait printer; ``output_file``: print into that PDF file instead."""
+
+def a4_printer(output_file: str = "", landscape: bool = False) -> QPrinter:
+    """A high-resolution A4 printer, portrait unless ``landscape`` (the roster); ``output_file``:
+    print into that PDF file instead."""
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
-    printer.setPageOrientation(QPageLayout.Orientation.Portrait)
+    printer.setPageOrientation(
+        QPageLayout.Orientation.Landscape if landscape else QPageLayout.Orientation.Portrait
+    )
     # The document's own margins are drawn into its pages: the printer adds none.
     printer.setFullPage(True)
     if output_file:

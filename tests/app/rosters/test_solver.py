@@ -182,7 +182,8 @@ def test_re_solving_after_one_locked_edit_changes_few_cells() -> None:
     result = run(current=current, locked=[edited])
     lawful(result)
     assert edited in result.assignments
-    assert 1 <= result.changes <= 3, result.changed
+    # The moved officer's next early shift breaks the rest rule too: the repair is a short chain.
+    assert 1 <= result.changes <= 4, result.changed
     assert (edited.member_id, day) not in result.changed
 
 
