@@ -8,6 +8,7 @@ a PC without Chinese fonts shows.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import tempfile
@@ -24,11 +25,14 @@ from app.cases.query import CaseQuery, search_cases
 from app.context import open_data_dir
 from app.demo import fill_demo
 from app.documents.casework import draft_case_document
+from app.rosters.data import month_of
+from app.rosters.month import solve_month
 from ui.cases.workspace import CaseWorkspace
 from ui.documents.preview import PdfPreview
 from ui.fonts import install_fonts
 from ui.login import LoginDialog
 from ui.mainwindow import MainWindow
+from ui.rosters.page import RostersPage
 from ui.wizard import FirstRunWizard
 
 OUT = Path(__file__).resolve().parent / "screenshots"
@@ -53,6 +57,9 @@ def main() -> None:
         login.grab().save(str(OUT / "login.png"))
         login.close()
         actor = authenticate(ctx, "admin", "squad2026")
+        # This month's roster drawn up by the solver, as a clerk's 自动排班 would.
+        with ctx.unit_of_work(actor, "自动排班") as session:
+            solve_month(session, actor, month_of(dt.date.today()), seconds=5, seed=1, save=True)
         window = MainWindow(ctx, actor)
         window.resize(1280, 780)
         window.show()
@@ -88,6 +95,18 @@ def main() -> None:
         preview.grab().save(str(OUT / "document_preview.png"))
         print(OUT / "document_preview.png")
         preview.close()
+        # The month roster as printed (A4 landscape).
+        rosters = window.pages["rosters"]
+        assert isinstance(rosters, RostersPage)
+        roster = PdfPreview(rosters.roster_pdf(), "排班表", "")
+        roster.resize(1100, 820)
+        roster.show()
+        for _ in range(20):
+            app.processEvents()
+            time.sleep(0.05)
+        roster.grab().save(str(OUT / "roster_print.png"))
+        print(OUT / "roster_print.png")
+        roster.close()
         workspace.close()
         window.close()
         ctx.close()
