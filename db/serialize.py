@@ -43,3 +43,29 @@ def row_image(obj: Base, *, redact: bool) -> dict[str, Any]:
 
 def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def from_plain(cls: type[Base], image: dict[str, Any]) -> dict[str, Any]:
+    """The column values of a row image made by :func:`row_image` (unredacted), typed back for
+    ``cls``'s table: ISO strings become dates and datetimes again. Unknown keys are dropped, so
+    an image from a newer schema with an extra column still applies."""
+    out: dict[str, Any] = {}
+    for attr in inspect(cls).column_attrs:
+        if attr.key not in image:
+            continue
+        value = image[attr.key]
+        python_type = _python_type(attr.columns[0].type)
+        if isinstance(value, str) and python_type is dt.datetime:
+            value = dt.datetime.fromisoformat(value)
+        elif isinstance(value, str) and python_type is dt.date:
+            value = dt.date.fromisoformat(value)
+        out[attr.columns[0].name] = value
+    return out
+
+
+def _python_type(column_type: Any) -> type | None:
+    try:
+        result: type = column_type.python_type
+    except NotImplementedError:
+        return None
+    return result

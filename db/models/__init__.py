@@ -2,6 +2,15 @@
 
 from db.models.cases import Case, CaseEvidence, CaseParty, CasePause, CaseStep, CaseStepOfficer
 from db.models.core import AuditEntry, CalendarOverride, ChangeLogEntry, LocalMeta, Squad, User
+from db.models.district import (
+    DistrictDevice,
+    DistrictSquad,
+    EnrollmentCode,
+    PushRejection,
+    RequestNonce,
+    ServerChange,
+    SyncConflict,
+)
 from db.models.documents import IssuedDocument, NumberLease, NumberRegister
 from db.models.due_index import CaseDueIndex
 from db.models.leads import Lead, LeadPhoto
@@ -38,6 +47,9 @@ __all__ = [
     "CertificateReview",
     "ChangeLogEntry",
     "DiscretionTier",
+    "DistrictDevice",
+    "DistrictSquad",
+    "EnrollmentCode",
     "IssuedDocument",
     "Lead",
     "LeadPhoto",
@@ -47,14 +59,18 @@ __all__ = [
     "NumberLease",
     "NumberRegister",
     "Party",
+    "PushRejection",
     "ReferenceRelease",
     "ReferenceThreshold",
+    "RequestNonce",
     "Roster",
     "RosterAssignment",
     "RosterChange",
+    "ServerChange",
     "ShiftDemand",
     "ShiftType",
     "Squad",
+    "SyncConflict",
     "TrainingRecord",
     "User",
     "ViolationItem",

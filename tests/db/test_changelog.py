@@ -27,7 +27,20 @@ from db.models import AuditEntry, ChangeLogEntry, User
 
 BASE_COLUMNS = {"id", "squad_id", "version", "updated_at", "updated_by", "deleted"}
 #: Tables that stay on this machine. Any other table must be synced; adding one here is a decision.
-LOCAL_ONLY = {"local_meta", "change_log", "audit_log", "case_due_index"}
+LOCAL_ONLY = {
+    "local_meta",
+    "change_log",
+    "audit_log",
+    "case_due_index",
+    # The district server's own bookkeeping (db.models.district).
+    "district_squads",
+    "district_devices",
+    "district_enrollment_codes",
+    "district_changes",
+    "district_rejections",
+    "district_nonces",
+    "sync_conflicts",
+}
 SYNCED = synced_tables()
 BY_TABLE: dict[str, type[Synced]] = {c.__tablename__: c for c in SYNCED}
 _counter = itertools.count(1)

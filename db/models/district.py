@@ -1,0 +1,114 @@
+"""Tables of the district server (区局同步服务) — never synced themselves.
+
+The district's database holds every squad's synced rows in the same tables a squad has, plus
+these: the enrolled devices with their public keys, one-time enrollment codes, the server's
+change sequence (what devices pull, by a monotonic ``server_seq``, never by wall-clock time),
+each device's acknowledged push sequence, the items a push could not apply (kept and shown,
+never dropped), the losing versions of conflicting edits, and the nonces of signed requests
+(replay protection that does not depend on the device's clock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base
+
+
+class DistrictSquad(Base):
+    """A squad as the district registers it. Until its first device enrolls, ``id`` is the
+    district's placeholder; the first device binds it to the squad id that device already uses
+    (its data keeps its keys), and every later device must belong to that squad."""
+
+    __tablename__ = "district_squads"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    bound_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class DistrictDevice(Base):
+    """An enrolled installation: its squad and Ed25519 public key; revoked devices are refused."""
+
+    __tablename__ = "district_devices"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    squad_id: Mapped[str] = mapped_column(String(36), index=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    public_key: Mapped[str] = mapped_column(Text)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_seen: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: The highest push sequence of this device the server has taken (applied or rejected).
+    acked_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EnrollmentCode(Base):
+    """A one-time code (登记码) the district hands a squad for one device; only its hash is kept."""
+
+    __tablename__ = "district_enrollment_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    squad_id: Mapped[str] = mapped_column(String(36), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ServerChange(Base):
+    """One row version the server took, in the order it took them: what devices pull."""
+
+    __tablename__ = "district_changes"
+    __table_args__ = (UniqueConstraint("device_id", "device_seq", "table_name", "row_id"),)
+    server_seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    squad_id: Mapped[str] = mapped_column(String(36), index=True)
+    #: The device that sent it ("" for the district's own releases).
+    device_id: Mapped[str] = mapped_column(String(36))
+    device_seq: Mapped[int] = mapped_column(Integer)
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[str] = mapped_column(String(36))
+    version: Mapped[int] = mapped_column(Integer)
+    hlc: Mapped[str] = mapped_column(String(24))
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class PushRejection(Base):
+    """A pushed item the server refused (a foreign row, a reference table …), kept with its reason."""
+
+    __tablename__ = "district_rejections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(36), index=True)
+    device_seq: Mapped[int] = mapped_column(Integer)
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[str] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class RequestNonce(Base):
+    """Nonces of signed requests already seen: a replayed request is refused."""
+
+    __tablename__ = "district_nonces"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(36))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SyncConflict(Base):
+    """The losing version of two concurrent edits of one row (kept for a clerk to resolve)."""
+
+    __tablename__ = "sync_conflicts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    squad_id: Mapped[str] = mapped_column(String(36), index=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[str] = mapped_column(String(36), index=True)
+    winner_version: Mapped[int] = mapped_column(Integer)
+    winner_by: Mapped[str] = mapped_column(String(36))
+    loser_version: Mapped[int] = mapped_column(Integer)
+    loser_by: Mapped[str] = mapped_column(String(36))
+    loser_payload: Mapped[str] = mapped_column(Text)
+    detected_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
