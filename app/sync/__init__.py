@@ -1,0 +1,1 @@
+"""Sync with the district (client side): signing, bundles, push and pull."""
