@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, Integer, MetaData, String
+from sqlalchemy import BigInteger, Boolean, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from db.ids import new_id
@@ -23,6 +23,12 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+#: An integer as wide as SQLite's (64 bits) on every database. PostgreSQL's INTEGER has 32 bits,
+#: too few for amounts in fen (a construction cost of 30 million yuan) or byte sizes (a body-camera
+#: video over 2 GiB) — rows a device stores would then be refused by the district server. On SQLite
+#: the column stays a plain INTEGER, so its files and migrations are unchanged.
+BigInt = Integer().with_variant(BigInteger(), "postgresql")
 
 
 class Base(DeclarativeBase):

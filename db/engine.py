@@ -1,9 +1,12 @@
-"""Engine and session factory for the embedded SQLite store (and, later, PostgreSQL).
+"""Engine and session factory for the embedded SQLite store and the district's PostgreSQL.
 
 SQLite is opened with WAL (readers never block the writer), foreign keys on, and a busy
 timeout. pysqlite's own transaction handling is turned off so that SQLAlchemy's BEGIN is the
 real one: write sessions begin IMMEDIATE, taking the write lock at once, so two writers never
 both read the audit chain's last hash and then race to append after it.
+
+PostgreSQL (through psycopg 3) needs no such set-up: its writers run side by side, and the audit
+chain takes an advisory lock of its own there (see :func:`db.hooks.audit_head`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ def sqlite_url(path: Path) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgresql", "postgres"):
+        # SQLAlchemy's default PostgreSQL driver is psycopg2; the project ships psycopg 3.
+        url = f"postgresql+psycopg://{rest}"
     if url.startswith("sqlite"):
         # Sessions run on the GUI thread and on the background worker; each checks a connection
         # out of the pool for its own use, so handing connections between threads is safe.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.orm import Session, UOWTransaction, attributes
 
 from db.audit_chain import GENESIS, entry_hash
@@ -27,6 +27,8 @@ from db.serialize import column_keys, dumps, row_image, secret_digest, to_plain
 
 _PENDING = "_squaddesk_pending"
 _HEAD = "_squaddesk_audit_head"
+#: pg_advisory_xact_lock key that serialises appends to the audit chain on PostgreSQL.
+PG_AUDIT_LOCK = 0x5344_4131  # "SDA1"
 
 
 class HardDeleteError(RuntimeError):
@@ -122,14 +124,17 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
 def audit_head(session: Session) -> tuple[int, str]:
     """(seq, hash) of the newest audit entry. Read once per transaction, then kept in
     ``session.info``: write transactions hold SQLite's write lock from BEGIN, so no other
-    writer can append meanwhile."""
+    writer can append meanwhile. PostgreSQL has no such lock (its writers run side by side), so
+    there the transaction first takes an advisory lock that it holds until it ends: appenders
+    queue, and each reads the head the one before it committed, keeping the chain unbroken."""
     head: tuple[int, str] | None = session.info.get(_HEAD)
     if head is None:
-        last = (
-            session.connection()
-            .execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
-            .first()
-        )
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_AUDIT_LOCK})
+        last = conn.execute(
+            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        ).first()
         head = (last[0], last[1]) if last else (0, GENESIS)
     return head
 

@@ -2,6 +2,10 @@
 
 Before a file that already holds data is migrated, a copy is taken with SQLite's online backup
 API, so a failed or unwanted migration can always be undone by restoring that copy.
+
+On PostgreSQL (the district server) there is no file to copy — the district backs its server up
+with its own tools — and several server workers may start at once: the migration runs under an
+advisory lock, so one of them migrates and the others, waiting on the lock, then find it at head.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: pg_advisory_xact_lock key held while migrating a PostgreSQL database (any constant unique to us).
+PG_MIGRATION_LOCK = 0x5344_4D31  # "SDM1"
 
 
 def alembic_config(url: str) -> Config:
@@ -44,7 +50,7 @@ def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
     if current == head_revision():
         return None
     backup: Path | None = None
-    db_path = engine.url.database
+    db_path = engine.url.database if engine.dialect.name == "sqlite" else None
     if current is not None and backup_dir is not None and db_path:
         backup_dir.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -53,6 +59,10 @@ def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
             src.backup(dst)
     cfg = alembic_config(str(engine.url))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Held to the end of this transaction; PostgreSQL's DDL is transactional, so a worker
+            # that waited here sees the finished schema and alembic finds nothing left to do.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     if engine.dialect.name == "sqlite":

@@ -85,3 +85,31 @@ def actors(ctx: AppContext, admin: Actor) -> dict[Role, Actor]:
             u = create_user(s, admin, f"user_{role.value}", f"{role.label}甲", role, PASSWORD)
             out[role] = Actor(u.id, u.username, u.display_name, role)
     return out
+
+
+# ---- PostgreSQL (the district server's database) ----------------------------------------------
+
+import pgserver  # noqa: E402  (this block of fixtures was added as a whole)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[pgserver.PostgresCluster]:
+    """A real PostgreSQL cluster for the whole run, started in a temporary folder (tests/pgserver.py).
+
+    ``.url`` is its base database; ``.new_database(name=None, template=None)`` creates another and
+    returns its URL. Skips when no server binaries are installed, fails instead under
+    ``SQUADDESK_REQUIRE_POSTGRES=1`` (set by .ci/run).
+    """
+    cluster = pgserver.start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: pgserver.PostgresCluster) -> Iterator[str]:
+    """A fresh, empty database of its own for one test (``postgresql+psycopg://…``); dropped after."""
+    from sqlalchemy.engine import make_url
+
+    url = postgres_cluster.new_database()
+    yield url
+    postgres_cluster.drop_database(str(make_url(url).database))

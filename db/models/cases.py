@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Synced
+from db.base import BigInt, Synced
 
 
 class Procedure(StrEnum):
@@ -71,12 +71,12 @@ class Case(Synced):
     opened_on: Mapped[dt.date] = mapped_column(Date)
     filed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
     decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    fine_fen: Mapped[int] = mapped_column(Integer, default=0)
+    fine_fen: Mapped[int] = mapped_column(BigInt, default=0)
     #: A rate-based fine's base amount (e.g. the construction cost), in fen.
-    base_fen: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    base_fen: Mapped[int | None] = mapped_column(BigInt, nullable=True)
     penalty_types: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of PenaltyType values
     #: The fine stated in the prior notice (事先告知书); the decision may not exceed it (APL 45).
-    notice_fine_fen: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    notice_fine_fen: Mapped[int | None] = mapped_column(BigInt, nullable=True)
     hearing_rights: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str] = mapped_column(String(32), default="")
     transferred_to: Mapped[str] = mapped_column(String(100), default="")
@@ -184,6 +184,6 @@ class CaseEvidence(Synced):
     #: The camera, recorder or body camera used, e.g. "执法记录仪 3 号".
     device: Mapped[str] = mapped_column(String(100), default="")
     original_name: Mapped[str] = mapped_column(String(255), default="")
-    size: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(BigInt, default=0)
     #: The order within the dossier, from 1 (the printed evidence list numbers them so).
     sort_order: Mapped[int] = mapped_column(Integer, default=0)

@@ -67,7 +67,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Mapper, attributes, mapped_column
 
-from db.base import Synced
+from db.base import BigInt, Synced
 
 #: The whole sequence of a register: what a device grants itself until sync exists.
 FIRST_SEQ = 1
@@ -135,7 +135,7 @@ class IssuedDocument(Synced):
     #: The data the PDF was drawn from, as JSON: what the document said, whatever changes later.
     snapshot: Mapped[str] = mapped_column(Text)
     pdf_sha256: Mapped[str] = mapped_column(String(64))
-    pdf_size: Mapped[int] = mapped_column(Integer)
+    pdf_size: Mapped[int] = mapped_column(BigInt)
     pages: Mapped[int] = mapped_column(Integer)
     issued_by_id: Mapped[str] = mapped_column(String(36))
     issued_by_name: Mapped[str] = mapped_column(String(64))

@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Synced
+from db.base import BigInt, Synced
 
 
 class ReleaseSource(StrEnum):
@@ -53,11 +53,11 @@ class ViolationItem(Synced):
     penalty_basis: Mapped[str] = mapped_column(Text)  # 处罚依据
     penalty_types: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of PenaltyType values
     # statutory fine range in fen per party kind; both None: no fine for that kind
-    person_fine_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    person_fine_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    person_fine_min: Mapped[int | None] = mapped_column(BigInt, nullable=True)
+    person_fine_max: Mapped[int | None] = mapped_column(BigInt, nullable=True)
     person_min_derived: Mapped[bool] = mapped_column(Boolean, default=False)  # min = 10 % of max
-    org_fine_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    org_fine_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    org_fine_min: Mapped[int | None] = mapped_column(BigInt, nullable=True)
+    org_fine_max: Mapped[int | None] = mapped_column(BigInt, nullable=True)
     org_min_derived: Mapped[bool] = mapped_column(Boolean, default=False)
     # fines set as a share of a base amount (e.g. 5–10 % of the construction cost), in basis points
     fine_rate_min_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -81,10 +81,10 @@ class DiscretionTier(Synced):
     conditions: Mapped[str] = mapped_column(Text, default="")
     measure: Mapped[str] = mapped_column(Text, default="")  # 处理方式, e.g. 不予处罚，责令改正
     no_penalty: Mapped[bool] = mapped_column(Boolean, default=False)
-    person_fine_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    person_fine_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    org_fine_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    org_fine_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    person_fine_min: Mapped[int | None] = mapped_column(BigInt, nullable=True)
+    person_fine_max: Mapped[int | None] = mapped_column(BigInt, nullable=True)
+    org_fine_min: Mapped[int | None] = mapped_column(BigInt, nullable=True)
+    org_fine_max: Mapped[int | None] = mapped_column(BigInt, nullable=True)
     fine_rate_min_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)
     fine_rate_max_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
@@ -96,5 +96,5 @@ class ReferenceThreshold(Synced):
     label_zh = "程序阈值"
     release_no: Mapped[int] = mapped_column(Integer, index=True)
     key: Mapped[str] = mapped_column(String(40))
-    value: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(BigInt)
     note: Mapped[str] = mapped_column(Text, default="")

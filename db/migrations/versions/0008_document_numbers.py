@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Amounts in fen and byte sizes are BIGINT on PostgreSQL (32-bit INTEGER is too small there);
+    # SQLite's INTEGER is 64-bit already, so its DDL is unchanged. See db.base.BigInt.
     op.create_table('number_registers',
     sa.Column('doc_type', sa.String(length=40), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
@@ -67,7 +69,7 @@ def upgrade() -> None:
     sa.Column('issued_on', sa.Date(), nullable=False),
     sa.Column('snapshot', sa.Text(), nullable=False),
     sa.Column('pdf_sha256', sa.String(length=64), nullable=False),
-    sa.Column('pdf_size', sa.Integer(), nullable=False),
+    sa.Column('pdf_size', sa.Integer().with_variant(sa.BigInteger(), 'postgresql'), nullable=False),
     sa.Column('pages', sa.Integer(), nullable=False),
     sa.Column('issued_by_id', sa.String(length=36), nullable=False),
     sa.Column('issued_by_name', sa.String(length=64), nullable=False),
