@@ -87,6 +87,12 @@ def month_bounds(month: str) -> tuple[dt.date, dt.date]:
     return dt.date(year, mon, 1), dt.date(year, mon, calendar.monthrange(year, mon)[1])
 
 
+def month_title(month: str) -> str:
+    """``"2026-03"`` as a title says it: ``2026年3月``."""
+    first, _ = month_bounds(month)
+    return f"{first.year}年{first.month}月"
+
+
 def month_of(day: dt.date) -> str:
     return f"{day:%Y-%m}"
 

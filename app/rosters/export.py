@@ -44,7 +44,7 @@ from reportlab.platypus import (
 from app.documents.fonts import Face, FontSet, font_set
 from app.documents.render import PAINT_LOCK, TextMeasure
 from app.errors import ValidationError
-from app.rosters.data import ShiftTypeView, day_text
+from app.rosters.data import ShiftTypeView, day_text, month_title
 from app.rosters.fairness import CATEGORY_NAMES, PEER_GROUP_LABELS, FairnessCounts
 from app.rosters.model import Category
 from app.rosters.sheet import DayColumn, MonthSheet
@@ -140,10 +140,6 @@ def _tints(day: DayColumn) -> tuple[str, str]:
 
 def _number(value: float) -> str:
     return f"{value:g}"
-
-
-def month_title(first: dt.date) -> str:
-    return f"{first.year}年{first.month}月"
 
 
 def _date_text(day: dt.date) -> str:
@@ -598,7 +594,7 @@ def roster_pdf(sheet: MonthSheet, squad_name: str, *, published_note: str = "") 
     legend, the fairness summary per peer group and the rules the month still breaks; every page
     repeats the header and says “第 X 页 共 Y 页”."""
     kit = _Kit(font_set())
-    month = month_title(sheet.first)
+    month = month_title(sheet.month)
     title = f"{squad_name}{month}排班表"
     status = f"状态：{status_text(sheet)}"
     if published_note.strip():
@@ -713,7 +709,7 @@ def duty_table_pdf(
     each cell the names on it. The largest type that fits the span on one page is used."""
     days = _span(sheet, day_from, day_to)
     kit = _Kit(font_set())
-    title = f"{squad_name}{month_title(sheet.first)}值班安排表"
+    title = f"{squad_name}{month_title(sheet.month)}值班安排表"
     span = "" if len(days) == len(sheet.days) else f"（{day_text(days[0].day)}至{day_text(days[-1].day)}）"
     status = f"状态：{status_text(sheet)}{span}"
     status_para = kit.para(status, kit.style(TEXT_PT + 0.5, align=TA_CENTER))
@@ -816,7 +812,7 @@ def _roster_sheet(ws: Worksheet, sheet: MonthSheet, squad_name: str, fills: _Fil
     last_col = first_total + len(TOTAL_COLUMNS) - 1
     _title_rows(
         ws,
-        f"{squad_name}{month_title(sheet.first)}排班表",
+        f"{squad_name}{month_title(sheet.month)}排班表",
         f"状态：{status_text(sheet)}　共 {len(sheet.people)} 人",
         last_col,
     )
@@ -904,7 +900,7 @@ def _duty_sheet(ws: Worksheet, sheet: MonthSheet, squad_name: str, fills: _Fills
     names = _names_on(sheet)
     _title_rows(
         ws,
-        f"{squad_name}{month_title(sheet.first)}值班安排表",
+        f"{squad_name}{month_title(sheet.month)}值班安排表",
         f"状态：{status_text(sheet)}",
         3 + len(shifts),
     )
@@ -934,7 +930,7 @@ def _fairness_sheet(ws: Worksheet, sheet: MonthSheet, squad_name: str) -> None:
     width = 3 + 3 * len(keys)
     _title_rows(
         ws,
-        f"{squad_name}{month_title(sheet.first)}公平性统计",
+        f"{squad_name}{month_title(sheet.month)}公平性统计",
         "本月：本月次数；结转：此前各月结转的差额；合计：本月加结转（排班时据此均衡）",
         width,
     )
@@ -979,7 +975,7 @@ def _fairness_sheet(ws: Worksheet, sheet: MonthSheet, squad_name: str) -> None:
 def _changes_sheet(ws: Worksheet, sheet: MonthSheet, squad_name: str) -> None:
     heads = ("序号", "发布版本", "调整时间", "调整人", "姓名", "日期", "原班次", "新班次", "原因")
     _title_rows(
-        ws, f"{squad_name}{month_title(sheet.first)}调班记录", f"共 {len(sheet.changes)} 条", len(heads)
+        ws, f"{squad_name}{month_title(sheet.month)}调班记录", f"共 {len(sheet.changes)} 条", len(heads)
     )
     for col, text in enumerate(heads, 1):
         _head(ws, 3, col, text)
@@ -1031,7 +1027,6 @@ __all__ = [
     "day_mark",
     "duty_table_pdf",
     "leave_mark",
-    "month_title",
     "roster_pdf",
     "roster_xlsx",
     "status_text",

@@ -45,7 +45,7 @@ from app.auth.roles import Actor, Permission
 from app.context import AppContext
 from app.progress import Progress
 from app.rosters.checker import RULE_LABELS, Violation
-from app.rosters.data import get_or_create_roster, month_of, publish_roster, set_cell, set_locked
+from app.rosters.data import get_or_create_roster, month_of, month_title, publish_roster, set_cell, set_locked
 from app.rosters.fairness import CATEGORY_NAMES, PEER_GROUP_LABELS
 from app.rosters.month import apply_solution, solve_month
 from app.rosters.sheet import MonthSheet, month_sheet
@@ -66,11 +66,6 @@ DEFAULT_SECONDS = 10
 
 def needs(permission: Permission) -> str:
     return f"需要“{permission.label}”权限"
-
-
-def month_title(month: str) -> str:
-    year, number = month.split("-")
-    return f"{year}年{int(number)}月"
 
 
 def ask_reason(parent: QWidget | None, month: str) -> str | None:

@@ -58,6 +58,7 @@ from app.rosters.data import (
     list_leaves,
     list_shift_types,
     month_bounds,
+    month_title,
     remove_leave,
     set_demand,
     update_shift_type,
@@ -93,11 +94,6 @@ TIME_HINT = (
 
 def needs(permission: Permission) -> str:
     return f"需要“{permission.label}”权限"
-
-
-def month_title(month: str) -> str:
-    first, _ = month_bounds(month)
-    return f"{first.year}年{first.month}月"
 
 
 def weekday_text(day: dt.date) -> str:
