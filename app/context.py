@@ -122,6 +122,10 @@ def open_data_dir(data_dir: Path) -> AppContext:
     # such session exists. Imported here, not at the top: app.cases imports app.squad, which
     # imports this module.
     from app.cases.due import ensure_due_index
+    from app.documents.template import use_district_templates
+
+    # Templates the district shipped (checked when they arrived, see app.sync.releases).
+    use_district_templates(data_dir / "templates")
 
     plain = sessionmaker(bind=writer(engine))
     with plain() as session, session.begin():

@@ -83,7 +83,7 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     actor = info.get("actor", "系统")
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     changes = []
-    for obj, op, _before in pending:
+    for obj, op, before in pending:
         changes.append(
             {
                 "table_name": obj.__tablename__,
@@ -93,6 +93,8 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
                 "hlc": obj.updated_at,
                 "device_id": device_id,
                 "payload": dumps(row_image(obj, redact=False)),
+                "base_version": before["version"] if before is not None else None,
+                "base_by": before["updated_by"] if before is not None else None,
             }
         )
     conn.execute(insert(ChangeLogEntry), changes)

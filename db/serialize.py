@@ -4,6 +4,7 @@ and the audit's row check, so that the three always agree."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from typing import Any
@@ -50,17 +51,26 @@ def from_plain(cls: type[Base], image: dict[str, Any]) -> dict[str, Any]:
     ``cls``'s table: ISO strings become dates and datetimes again. Unknown keys are dropped, so
     an image from a newer schema with an extra column still applies."""
     out: dict[str, Any] = {}
-    for attr in inspect(cls).column_attrs:
-        if attr.key not in image:
+    for key, name, python_type in _plain_columns(cls):
+        if key not in image:
             continue
-        value = image[attr.key]
-        python_type = _python_type(attr.columns[0].type)
-        if isinstance(value, str) and python_type is dt.datetime:
-            value = dt.datetime.fromisoformat(value)
-        elif isinstance(value, str) and python_type is dt.date:
-            value = dt.date.fromisoformat(value)
-        out[attr.columns[0].name] = value
+        value = image[key]
+        if isinstance(value, str) and python_type is not None:
+            value = python_type.fromisoformat(value)
+        out[name] = value
     return out
+
+
+@functools.cache
+def _plain_columns(cls: type[Base]) -> tuple[tuple[str, str, Any], ...]:
+    """(attribute key, column name, date or datetime class or None) of each column; sync types
+    thousands of rows per batch, so this is worked out once per class."""
+    out = []
+    for attr in inspect(cls).column_attrs:
+        python_type = _python_type(attr.columns[0].type)
+        dated = python_type if python_type in (dt.datetime, dt.date) else None
+        out.append((attr.key, attr.columns[0].name, dated))
+    return tuple(out)
 
 
 def _python_type(column_type: Any) -> type | None:

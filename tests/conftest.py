@@ -89,6 +89,7 @@ def actors(ctx: AppContext, admin: Actor) -> dict[Role, Actor]:
 
 # ---- PostgreSQL (the district server's database) ----------------------------------------------
 
+import district_server as district_server_module  # noqa: E402
 import pgserver  # noqa: E402  (this block of fixtures was added as a whole)
 
 
@@ -113,3 +114,18 @@ def postgres_url(postgres_cluster: pgserver.PostgresCluster) -> Iterator[str]:
     url = postgres_cluster.new_database()
     yield url
     postgres_cluster.drop_database(str(make_url(url).database))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def district_server(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[district_server_module.DistrictServer]:
+    """A real district server process on 127.0.0.1 (tests/district_server.py), once on a SQLite
+    file (the embedded default) and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite+pysqlite:///{tmp_path / 'district.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    server = district_server_module.start_server(url, tmp_path / "district")
+    yield server
+    server.stop()

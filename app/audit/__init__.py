@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "restore": "恢复",
     "export": "导出",
     "import": "导入",
+    "sync_in": "同步接收",
 }
 
 

@@ -52,6 +52,8 @@ class Permission(StrEnum):
     LEGAL_REVIEW = "legal_review"
     EDIT_ROSTERS = "edit_rosters"
     PUBLISH_ROSTERS = "publish_rosters"
+    SYNC = "sync"
+    RESOLVE_CONFLICTS = "resolve_conflicts"
 
     @property
     def label(self) -> str:
@@ -80,6 +82,8 @@ PERMISSION_LABELS = {
     Permission.LEGAL_REVIEW: "法制审核",
     Permission.EDIT_ROSTERS: "编排值班表",
     Permission.PUBLISH_ROSTERS: "发布值班表",
+    Permission.SYNC: "与区局同步",
+    Permission.RESOLVE_CONFLICTS: "处理同步冲突",
 }
 
 P = Permission
@@ -91,6 +95,8 @@ P = Permission
 #: ships it, keeps the reference data (catalog, discretion benchmarks, thresholds). Rosters
 #: follow the same split: the clerk draws up the month (shift types, demand, leave, cells) and the
 #: leader publishes it; changes after publication are the clerk's, each recorded with its reason.
+#: Everyone who writes data may sync it (a field station's officer too); the clerk resolves sync
+#: conflicts; enrolling the installation with the district is the admin's (修改系统设置).
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(
         {
@@ -107,10 +113,12 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.EDIT_PARTIES,
             P.HANDLE_CASES,
             P.EDIT_ROSTERS,
+            P.SYNC,
+            P.RESOLVE_CONFLICTS,
         }
     ),
     Role.OFFICER: frozenset(
-        {P.VIEW_PERSONNEL, P.VIEW_CASES, P.REGISTER_LEADS, P.EDIT_PARTIES, P.HANDLE_CASES}
+        {P.VIEW_PERSONNEL, P.VIEW_CASES, P.REGISTER_LEADS, P.EDIT_PARTIES, P.HANDLE_CASES, P.SYNC}
     ),
     Role.LEGAL: frozenset({P.VIEW_PERSONNEL, P.VIEW_CASES, P.LEGAL_REVIEW}),
     Role.LEADER: frozenset(
@@ -124,6 +132,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.REGISTER_LEADS,
             P.APPROVE_CASES,
             P.PUBLISH_ROSTERS,
+            P.SYNC,
         }
     ),
     Role.ADMIN: frozenset(Permission),

@@ -5,8 +5,16 @@ A number such as 车综执罚决字〔2026〕第12号 is unique per squad, type 
 voided number stays voided (DOMAIN.md). Numbers are taken by moving a lease's ``next_seq`` forward
 inside the caller's write transaction: SQLite's BEGIN IMMEDIATE makes writers take turns, so
 threads and programs sharing one data folder never take the same number, and a transaction that
-rolls back gives its number back. Why the counter lives on a lease, and how sync will hand out
+rolls back gives its number back. Why the counter lives on a lease, and how sync hands out
 smaller blocks to offline devices, is told in :mod:`db.models.documents`.
+
+Until the device is enrolled with the district (:func:`is_enrolled`), the first number of a register
+grants this device the whole range; from enrolment on, numbers come only from blocks the district
+granted (:mod:`app.sync.numbers` installs them), and a device whose blocks are used up refuses.
+
+A register's id is derived from (squad, type, year) (:func:`register_id_for`): two offline devices
+that each open the same register make the same row, which sync then meets as one row, not two
+rows fighting over the unique (squad, type, year).
 
 The pattern of a register is set by the administrator (:func:`set_pattern`, 修改系统设置); a new
 year's register takes the pattern of the nearest year that has one, else the template's pattern
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
@@ -28,6 +37,7 @@ from sqlalchemy.orm import Session
 from app.auth.roles import Actor, Permission, require
 from app.errors import ConflictError, DomainError, SetupRequired, ValidationError
 from app.squad import get_squad
+from db.models import LocalMeta
 from db.models.documents import (
     FIRST_SEQ,
     LAST_SEQ,
@@ -77,6 +87,13 @@ DOC_TYPES: Mapping[str, DocType] = _types(
     ("legal_review_opinion", "法制审核意见书", "法审"),
 )
 
+#: LocalMeta key the sync client sets to "1" when this device is enrolled with the district.
+ENROLLED_KEY = "sync.enrolled"
+#: LocalMeta key holding the district's public key, stored at enrolment (also means enrolled).
+DISTRICT_KEY = "sync.district_key"
+#: Namespace of the register ids derived from (squad, type, year) (:func:`register_id_for`).
+REGISTER_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "squaddesk:number_registers")
+
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _FIELDS = ("prefix", "year", "seq")
 #: The number text must fit ``IssuedDocument.number`` with a 20-character prefix and a wide seq.
@@ -86,6 +103,10 @@ MAX_SEQ_WIDTH = 8
 
 class LeaseExhausted(DomainError):
     """This device has no free number left in its blocks of a register."""
+
+
+def exhausted_message(doc_type: str, year: int) -> str:
+    return f"{type_label(doc_type)}（{year} 年）：本机的文号段已用完，请与区局同步领取新的文号段。"
 
 
 @dataclass(frozen=True)
@@ -182,6 +203,20 @@ def _squad_id(session: Session) -> str:
     return str(squad_id)
 
 
+def is_enrolled(session: Session) -> bool:
+    """True once this device is enrolled with the district: from then on it never grants itself
+    a block; its numbers come from the district's (see :mod:`db.models.documents`)."""
+    query = select(LocalMeta.key, LocalMeta.value).where(LocalMeta.key.in_((ENROLLED_KEY, DISTRICT_KEY)))
+    rows = {key: value for key, value in session.execute(query)}
+    return rows.get(ENROLLED_KEY) == "1" or bool(rows.get(DISTRICT_KEY))
+
+
+def register_id_for(squad_id: str, doc_type: str, year: int) -> str:
+    """The id of the register (squad, type, year): the same on every device, so registers that
+    two offline devices open are one row when they meet."""
+    return str(uuid.uuid5(REGISTER_NAMESPACE, f"{squad_id}/{doc_type}/{int(year)}"))
+
+
 def _register(session: Session, squad_id: str, doc_type: str, year: int) -> NumberRegister | None:
     return session.scalar(
         select(NumberRegister).where(
@@ -216,15 +251,42 @@ def _inherited(
 
 
 def _ensure_register(
-    session: Session, squad_id: str, doc_type: str, year: int, default_pattern: str | None = None
+    session: Session,
+    squad_id: str,
+    doc_type: str,
+    year: int,
+    default_pattern: str | None = None,
+    register_id: str | None = None,
 ) -> NumberRegister:
     register = _register(session, squad_id, doc_type, year)
     if register is None:
         pattern, width = _inherited(session, squad_id, doc_type, year, default_pattern)
-        register = NumberRegister(doc_type=doc_type, year=year, pattern=pattern, seq_width=width)
+        register = NumberRegister(
+            id=register_id or register_id_for(squad_id, doc_type, year),
+            squad_id=squad_id,
+            doc_type=doc_type,
+            year=year,
+            pattern=pattern,
+            seq_width=width,
+        )
         session.add(register)
         session.flush()
     return register
+
+
+def ensure_register(
+    session: Session,
+    doc_type: str,
+    year: int,
+    *,
+    register_id: str | None = None,
+    default_pattern: str | None = None,
+) -> NumberRegister:
+    """The register of (this squad, ``doc_type``, ``year``), created when missing with the pattern
+    it inherits and the id ``register_id`` (the one the district knows it by) or, without one,
+    :func:`register_id_for`. No permission: numbering's own bookkeeping, used by sync."""
+    code = check_doc_type(doc_type)
+    return _ensure_register(session, _squad_id(session), code, year, default_pattern, register_id)
 
 
 def grant_lease(
@@ -290,7 +352,8 @@ def take_number(
     session: Session, doc_type: str, year: int, *, default_pattern: str | None = None
 ) -> TakenNumber:
     """Take the next number of (this squad, ``doc_type``, ``year``) from this device's block,
-    creating the register and — until sync exists — a block of the whole range on first use.
+    creating the register and — until this device is enrolled with the district — a block of the
+    whole range on first use. An enrolled device only uses the blocks the district granted it.
 
     Call it inside the unit of work that records the document: the number is the transaction's,
     kept when it commits and given back when it rolls back."""
@@ -303,10 +366,8 @@ def take_number(
         any_lease = session.scalar(
             select(NumberLease.id).where(NumberLease.register_id == register.id).limit(1)
         )
-        if any_lease is not None:
-            raise LeaseExhausted(
-                f"{type_label(code)}（{year} 年）：本机的文号段已用完，请与区局同步领取新的文号段。"
-            )
+        if any_lease is not None or is_enrolled(session):
+            raise LeaseExhausted(exhausted_message(code, year))
         # No sync yet: the device that numbers a register first holds all of it (see db.models.documents).
         lease = grant_lease(session, register.id, device_id, FIRST_SEQ, LAST_SEQ, LeaseSource.DEVICE)
     seq = lease.next_seq
@@ -368,7 +429,14 @@ def set_pattern(
             )
     register = _register(session, squad_id, code, on_year)
     if register is None:
-        register = NumberRegister(doc_type=code, year=on_year, pattern=text, seq_width=seq_width)
+        register = NumberRegister(
+            id=register_id_for(squad_id, code, on_year),
+            squad_id=squad_id,
+            doc_type=code,
+            year=on_year,
+            pattern=text,
+            seq_width=seq_width,
+        )
         session.add(register)
     else:
         register.pattern = text
@@ -445,10 +513,12 @@ def _register_views(session: Session, rows: list[NumberRegister]) -> list[Regist
         leases.setdefault(lease.register_id, []).append(lease)
     leased = set(session.scalars(select(NumberLease.register_id).where(NumberLease.register_id.in_(ids))))
     prefix = get_squad(session, _squad_id(session)).doc_prefix
+    self_grant = not is_enrolled(session)
     out = []
     for r in rows:
         free = [lease for lease in leases.get(r.id, []) if lease.next_seq <= lease.last_seq]
-        unleased = r.id not in leased  # the first number will grant this device the whole range
+        # The first number will grant this device the whole range (before enrolment only).
+        unleased = self_grant and r.id not in leased
         issued = counts.get((r.id, DocumentStatus.ISSUED.value), 0)
         voided = counts.get((r.id, DocumentStatus.VOIDED.value), 0)
         out.append(

@@ -5,11 +5,17 @@ the district will ship changed templates through sync, so a file is checked whol
 loaded — every block, every field name, every size — and a fault is reported in Chinese naming
 the file and the block (“penalty_decision.json 第 5 块（段落）：…”). A template never holds code:
 wording with ``{field}`` placeholders, and layout blocks the one renderer knows how to draw.
+
+Templates the district shipped are kept in ``<data folder>/templates`` (checked when the release
+was installed, app.sync.releases); once that folder is named with :func:`use_district_templates`,
+a type's district copy is used instead of the bundled file unless the bundled one has a higher
+``revision``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +28,8 @@ from app.documents import fields as F
 from app.errors import NotFoundError, ValidationError
 from app.paths import resource_path
 from db.models.cases import Outcome
+
+log = logging.getLogger(__name__)
 
 FORMAT: Final = "squaddesk-document-template"
 SCHEMA_VERSION: Final = 1
@@ -689,7 +697,46 @@ def _footer(raw: str) -> Text:
 
 
 def templates_dir() -> Path:
+    """The bundled templates (resources/templates)."""
     return resource_path("templates")
+
+
+#: Where the templates the district shipped are kept (``<data folder>/templates``), once the data
+#: folder is known; see :func:`use_district_templates`.
+_district_dir: Path | None = None
+
+
+def use_district_templates(folder: Path | None) -> None:
+    """Prefer the templates in ``folder`` — those the district shipped through sync, written there
+    by app.sync.releases after they were checked — to the bundled ones (None: bundled only)."""
+    global _district_dir
+    _district_dir = folder
+
+
+def district_templates_dir() -> Path | None:
+    return _district_dir
+
+
+def _template_path(doc_type: str) -> Path:
+    """The file to use for ``doc_type``: the district's copy when there is one that reads cleanly
+    and is not older (by ``revision``) than the bundled one — a later program may bring a newer
+    template than the district shipped before — else the bundled file."""
+    bundled = templates_dir() / f"{doc_type}.json"
+    if _district_dir is None:
+        return bundled
+    shipped = _district_dir / f"{doc_type}.json"
+    if not shipped.is_file():
+        return bundled
+    try:
+        district = _load(shipped)
+        if bundled.is_file() and _load(bundled).revision > district.revision:
+            return bundled
+    except ValidationError as exc:
+        # Checked when the release was applied; should it fail now (a damaged file), printing
+        # goes on with the bundled template rather than stopping a clerk at the printer.
+        log.warning("district template %s ignored: %s", shipped, exc)
+        return bundled
+    return shipped
 
 
 def read_template(path: Path) -> Template:
@@ -715,23 +762,29 @@ def _cached(path: Path, mtime_ns: int, size: int) -> Template:
     return read_template(path)
 
 
-def load_template(doc_type: str, folder: Path | None = None) -> Template:
-    """The template of ``doc_type`` (re-read when its file changes); NotFoundError naming the type."""
-    base = folder or templates_dir()
-    path = base / f"{doc_type}.json"
-    if not _TYPE_CODE.match(doc_type) or not path.is_file():
-        known = "、".join(f"{t}（{title}）" for t, title in document_types(base).items())
-        raise NotFoundError(f"没有文书类型“{doc_type}”的模板。可用的文书类型：{known}。")
+def _load(path: Path) -> Template:
     stat = path.stat()
     return _cached(path, stat.st_mtime_ns, stat.st_size)
 
 
+def load_template(doc_type: str, folder: Path | None = None) -> Template:
+    """The template of ``doc_type`` (re-read when its file changes); NotFoundError naming the type.
+    Without ``folder``: the district's copy in preference to the bundled one (:func:`_template_path`)."""
+    path: Path | None = None
+    if _TYPE_CODE.match(doc_type):
+        path = (folder / f"{doc_type}.json") if folder is not None else _template_path(doc_type)
+    if path is None or not path.is_file():
+        known = "、".join(f"{t}（{title}）" for t, title in document_types(folder).items())
+        raise NotFoundError(f"没有文书类型“{doc_type}”的模板。可用的文书类型：{known}。")
+    return _load(path)
+
+
 def document_types(folder: Path | None = None) -> dict[str, str]:
-    """Type code → document name of every template in ``folder``, in file-name order."""
+    """Type code → document name of every template in ``folder`` (by default the bundled types,
+    each as the district's copy when there is one), in file-name order."""
     base = folder or templates_dir()
     out: dict[str, str] = {}
     for path in sorted(base.glob("*.json")):
-        stat = path.stat()
-        template = _cached(path, stat.st_mtime_ns, stat.st_size)
+        template = _load(path if folder is not None else _template_path(path.stem))
         out[template.type] = template.title
     return out

@@ -578,12 +578,22 @@ def set_thresholds(session: Session, actor: Actor, values: Thresholds) -> Thresh
     return thresholds(session, number)
 
 
-def import_release(session: Session, actor: Actor, source: Path | str | Mapping[str, Any]) -> ReleaseView:
+def import_release(
+    session: Session, actor: Actor, source: Path | str | Mapping[str, Any], *, district: bool = False
+) -> ReleaseView:
     """Install a whole release from a file (or parsed JSON) in the catalog format. It must be newer
-    than the newest release here; a file with any error is refused and nothing is written."""
+    than the newest release here; a file with any error is refused and nothing is written.
+
+    ``district``: a catalog the district shipped through sync (app.sync.releases), already checked
+    to be newer than the district release installed before. It is stored with the source
+    ``district`` and, because local revisions may already have taken its number, numbered after
+    the newest release here when need be: ``max(newest + 1, its own number)``."""
     require(actor, Permission.EDIT_REFERENCE)
     data = read_release(source)
     current = _current_row(session)
+    if district:
+        number = max(data.release_no, current.release_no + 1 if current is not None else 1)
+        data = dataclasses.replace(data, release_no=number, source=ReleaseSource.DISTRICT)
     if current is not None and data.release_no <= current.release_no:
         raise ValidationError(
             f"要导入的是第 {data.release_no} 版，本机已是第 {current.release_no} 版：不能回退到旧版本，"

@@ -30,6 +30,13 @@ or the file comes from another history. ``previous_hash`` should therefore name 
 the receiver is known to have applied, so that a bundle lost on the way is simply superseded
 by the next export.
 
+What the change lines of a push bundle and of an answer hold (the device's cursor and release,
+its entries and conflict resolutions; the district's acknowledgement, the squad's changes and
+releases) is set out under "what the lines hold" below: :func:`push_lines`, :func:`answer_lines`
+write them, :func:`push_content`, :func:`answer_content` check them. Attachments are read with
+:meth:`Bundle.open_attachment` (streamed into a store that checks the hash) or copied out with
+:meth:`Bundle.copy_attachment`.
+
 The district does not know which device a push bundle comes from before opening it:
 :func:`peek_manifest` reads the (unverified) device id to look up the key for :func:`read_bundle`.
 
@@ -41,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import re
@@ -48,10 +56,10 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, BinaryIO, Literal
 
 from app.errors import DomainError
 from app.progress import Progress, step
@@ -83,6 +91,9 @@ BundleFault = Literal[
     "format",  # not a bundle, or a format version this program does not read
     "too_large",  # would need ZIP64 (2 GB and more)
     "io",  # the file could not be read or written at all
+    "revoked",  # signed by a device the district revoked (or never enrolled)
+    "rollback",  # an answer carrying a district release older than the one installed
+    "upgrade",  # written for a schema version the receiver does not accept
 ]
 
 CHUNK_SIZE = 1 << 20
@@ -259,6 +270,31 @@ class Bundle:
     def attachments(self) -> tuple[str, ...]:
         return self.manifest.attachments
 
+    @contextlib.contextmanager
+    def open_attachment(self, sha256: str) -> Iterator[tuple[BinaryIO, int]]:
+        """One attachment as a stream, and its size, read straight from the file on the stick —
+        for a store that hashes what it takes (app.files.put_stream, the district's FileStore):
+        the file may have changed since it was verified, so the reader must check the hash.
+        A read that fails raises :class:`BundleError` (``checksum`` or ``io``)."""
+        name = FILES_PREFIX + sha256
+        if name not in self.manifest.files:
+            raise KeyError(sha256)
+        try:
+            handle = self.path.open("rb")
+        except OSError as exc:
+            raise BundleError("io", _cannot_read(self.path, exc)) from exc
+        with handle:
+            try:
+                archive = zipfile.ZipFile(handle)
+                info = archive.getinfo(name)
+                member = archive.open(info)
+            except (zipfile.BadZipFile, zlib.error, EOFError, KeyError) as exc:
+                raise BundleError("checksum", _changed_since(self.path)) from exc
+            except OSError as exc:
+                raise BundleError("io", _cannot_read(self.path, exc)) from exc
+            with archive, member:
+                yield io.BufferedReader(_MemberReader(member, self.path), CHUNK_SIZE), info.file_size
+
     def copy_attachment(self, sha256: str, destination: Path) -> Path:
         """Copy one attachment out to ``destination`` (a temporary file renamed when complete),
         re-checking its hash: the file on the stick may have changed since it was verified."""
@@ -306,6 +342,29 @@ class Bundle:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+
+
+class _MemberReader(io.RawIOBase):
+    """A member of the ZIP being read, its read errors turned into :class:`BundleError`."""
+
+    def __init__(self, member: IO[bytes], path: Path) -> None:
+        super().__init__()
+        self._member = member
+        self._path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        view = memoryview(target).cast("B")
+        try:
+            data = self._member.read(len(view))
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise BundleError("checksum", _changed_since(self._path)) from exc
+        except OSError as exc:
+            raise BundleError("io", _cannot_read(self._path, exc)) from exc
+        view[: len(data)] = data
+        return len(data)
 
 
 def is_replay(bundle: Bundle | Manifest, last_applied_seq: int) -> bool:
@@ -537,6 +596,252 @@ def peek_manifest(path: Path) -> Manifest:
             f"无法读取文件“{path}”：{exc.strerror or exc}。请确认 U 盘已插好、文件仍在，然后重试。",
         ) from exc
     return _parse_manifest(manifest_bytes)
+
+
+# -- what the lines hold ------------------------------------------------------------------------
+#
+# The format above carries any JSON objects; the sync (app.sync.offline on a device,
+# app.district.bundles at the district) fills changes.jsonl as follows, every line naming its
+# ``type``. Everything here is covered by the manifest's checksums and signature.
+#
+# push bundle (device → district), seq range = the device's change-log sequences carried:
+#   1. {"type": "device", "cursor": n, "release_version": v, "exported": [sha256, …],
+#       "missing_files": [sha256, …]} — the district sequence up to which the device applied the
+#      squad's changes and the release it has installed (what the answer should start after), the
+#      push bundles it exported before this one (oldest first, the last ones only), and
+#      attachments it is still waiting for;
+#   2. {"type": "resolved", …} — a conflict resolved on the device, as /v1/push ``resolved``;
+#   3. {"type": "entry", "seq": …, "table": …, "row_id": …, "base_version": …, "base_by": …,
+#      "payload": …} — a change-log entry, as /v1/push ``entries``, in sequence order.
+# answer bundle (district → device), seq range = the district change sequences carried,
+# previous_hash = the push bundle it answers:
+#   1. {"type": "district", "acked_seq": n, "bundle_hash": sha256 | "", "replay": bool,
+#       "resolved": [...], "applied": n, "rejected": n, "conflicts": n,
+#       "rejections": [{"seq": n, "table": …, "row_id": …, "reason": 中文}, …]} — the device's
+#      sequence the district has taken, the last push bundle it took from the device, whether the
+#      push was one it had taken before, the resolutions it took, and the items of the push it
+#      refused with the reason of each (as a /v1/push answer's ``rejections``; an answer written
+#      by an earlier district program has no ``rejections``: read as none);
+#   2. {"type": "change", "server_seq": …, "kind": …, "table": …, "row_id": …, "version": …,
+#      "base_version": …, "base_by": …, "payload": …} — as a /v1/pull change, in order;
+#   3. {"type": "release", "version": …, "sha256": …, "signature": …, "payload": …} — a district
+#      release, as in a /v1/pull answer, oldest first.
+
+LINE_DEVICE = "device"
+LINE_RESOLVED = "resolved"
+LINE_ENTRY = "entry"
+LINE_DISTRICT = "district"
+LINE_CHANGE = "change"
+LINE_RELEASE = "release"
+#: How many earlier exports a push bundle names at most.
+MAX_EXPORTED = 100
+#: What an answer says of each item of the push the district refused.
+REJECTION_FIELDS = ("seq", "table", "row_id", "reason")
+
+
+@dataclass(frozen=True)
+class PushContent:
+    """What a verified push bundle carries, its lines checked (:func:`push_content`)."""
+
+    cursor: int
+    release_version: int
+    exported: tuple[str, ...]
+    missing_files: tuple[str, ...]
+    resolved: list[dict[str, Any]]
+    entries: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class AnswerContent:
+    """What a verified answer bundle carries, its lines checked (:func:`answer_content`)."""
+
+    acked_seq: int
+    bundle_hash: str
+    replay: bool
+    resolved: list[dict[str, Any]]
+    applied: int
+    rejected: int
+    conflicts: int
+    changes: list[dict[str, Any]]
+    releases: list[dict[str, Any]]
+    #: The items of the push the district refused: {seq, table, row_id, reason}.
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+
+def push_lines(
+    *,
+    cursor: int,
+    release_version: int,
+    exported: Iterable[str],
+    missing_files: Iterable[str],
+    resolved: Iterable[Mapping[str, Any]],
+    entries: Iterable[Mapping[str, Any]],
+) -> Iterator[dict[str, Any]]:
+    """The lines of a push bundle, for :func:`write_bundle`'s ``changes``."""
+    yield {
+        "type": LINE_DEVICE,
+        "cursor": cursor,
+        "release_version": release_version,
+        "exported": list(exported)[-MAX_EXPORTED:],
+        "missing_files": sorted(set(missing_files)),
+    }
+    for item in resolved:
+        yield {**item, "type": LINE_RESOLVED}
+    for entry in entries:
+        yield {**entry, "type": LINE_ENTRY}
+
+
+def answer_lines(
+    *,
+    acked_seq: int,
+    bundle_hash: str,
+    replay: bool,
+    resolved: Iterable[Mapping[str, Any]],
+    applied: int,
+    rejected: int,
+    conflicts: int,
+    changes: Iterable[Mapping[str, Any]],
+    releases: Iterable[Mapping[str, Any]],
+    rejections: Iterable[Mapping[str, Any]] = (),
+) -> Iterator[dict[str, Any]]:
+    """The lines of an answer bundle, for :func:`write_bundle`'s ``changes``. ``rejections`` are
+    the refused items of the push ({seq, table, row_id, reason}, as the district's PushResult)."""
+    yield {
+        "type": LINE_DISTRICT,
+        "acked_seq": acked_seq,
+        "bundle_hash": bundle_hash,
+        "replay": replay,
+        "resolved": [dict(item) for item in resolved],
+        "applied": applied,
+        "rejected": rejected,
+        "conflicts": conflicts,
+        "rejections": [{key: item[key] for key in REJECTION_FIELDS} for item in rejections],
+    }
+    for change in changes:
+        yield {**change, "type": LINE_CHANGE}
+    for release in releases:
+        yield {**release, "type": LINE_RELEASE}
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _rejection(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and _count(item.get("seq"))
+        and all(isinstance(item.get(key), str) for key in ("table", "row_id", "reason"))
+    )
+
+
+def _hashes(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and _HEX64.match(v) for v in value)
+
+
+def _split(bundle: Bundle, kind: BundleKind, header_type: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    if bundle.manifest.kind != kind:  # read_bundle(expect_kind=...) refuses it first
+        raise ValueError(f"expected a {kind} bundle, got {bundle.manifest.kind}")
+    lines = bundle.changes
+    if not lines or lines[0].get("type") != header_type:
+        raise BundleError("format", _BAD_MANIFEST)
+    header = dict(lines[0])
+    del header["type"]
+    return header, lines[1:]
+
+
+def _strip(line: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in line.items() if k != "type"}
+
+
+def _in_order(seqs: list[Any], manifest: Manifest) -> bool:
+    """Sequence numbers all integers within the manifest's range, strictly increasing."""
+    previous = manifest.seq_from - 1
+    for seq in seqs:
+        if type(seq) is not int or not previous < seq <= manifest.seq_to:
+            return False
+        previous = seq
+    return True
+
+
+def push_content(bundle: Bundle) -> PushContent:
+    """The content of a verified push bundle; ``BundleError("format")`` when a line is not what
+    the sync writes (only a faulty program could sign such a file)."""
+    header, lines = _split(bundle, "push", LINE_DEVICE)
+    resolved: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    for line in lines:
+        kind = line.get("type")
+        if kind == LINE_RESOLVED:
+            resolved.append(_strip(line))
+        elif (
+            kind == LINE_ENTRY and isinstance(line.get("table"), str) and isinstance(line.get("row_id"), str)
+        ):
+            entries.append(_strip(line))
+        else:
+            raise BundleError("format", _BAD_MANIFEST)
+    if (
+        set(header) != {"cursor", "release_version", "exported", "missing_files"}
+        or not _count(header["cursor"])
+        or not _count(header["release_version"])
+        or not _hashes(header["exported"])
+        or len(header["exported"]) > MAX_EXPORTED
+        or not _hashes(header["missing_files"])
+        or not _in_order([e.get("seq") for e in entries], bundle.manifest)
+    ):
+        raise BundleError("format", _BAD_MANIFEST)
+    return PushContent(
+        cursor=header["cursor"],
+        release_version=header["release_version"],
+        exported=tuple(header["exported"]),
+        missing_files=tuple(header["missing_files"]),
+        resolved=resolved,
+        entries=entries,
+    )
+
+
+def answer_content(bundle: Bundle) -> AnswerContent:
+    """The content of a verified answer bundle; ``BundleError("format")`` as :func:`push_content`."""
+    header, lines = _split(bundle, "answer", LINE_DISTRICT)
+    changes: list[dict[str, Any]] = []
+    releases: list[dict[str, Any]] = []
+    for line in lines:
+        kind = line.get("type")
+        if kind == LINE_CHANGE and isinstance(line.get("table"), str) and isinstance(line.get("row_id"), str):
+            changes.append(_strip(line))
+        elif kind == LINE_RELEASE and _count(line.get("version")):
+            releases.append(_strip(line))
+        else:
+            raise BundleError("format", _BAD_MANIFEST)
+    fields = {"acked_seq", "bundle_hash", "replay", "resolved", "applied", "rejected", "conflicts"}
+    versions = [r["version"] for r in releases]
+    rejections = header.get("rejections", [])
+    if (
+        set(header) - {"rejections"} != fields
+        or not isinstance(rejections, list)
+        or not all(_rejection(item) for item in rejections)
+        or not all(_count(header[name]) for name in ("acked_seq", "applied", "rejected", "conflicts"))
+        or not isinstance(header["bundle_hash"], str)
+        or (header["bundle_hash"] and not _HEX64.match(header["bundle_hash"]))
+        or not isinstance(header["replay"], bool)
+        or not isinstance(header["resolved"], list)
+        or not all(isinstance(item, dict) for item in header["resolved"])
+        or not _in_order([c.get("server_seq") for c in changes], bundle.manifest)
+        or versions != sorted(set(versions))
+    ):
+        raise BundleError("format", _BAD_MANIFEST)
+    return AnswerContent(
+        acked_seq=header["acked_seq"],
+        bundle_hash=header["bundle_hash"],
+        replay=header["replay"],
+        resolved=header["resolved"],
+        applied=header["applied"],
+        rejected=header["rejected"],
+        conflicts=header["conflicts"],
+        changes=changes,
+        releases=releases,
+        rejections=[{key: item[key] for key in REJECTION_FIELDS} for item in rejections],
+    )
 
 
 @dataclass(frozen=True)
@@ -829,6 +1134,10 @@ def _bad_signature(kind: BundleKind) -> str:
 
 def _changed_since(path: Path) -> str:
     return f"文件“{path}”在校验之后被改动或已损坏，附件未取出。请重新复制该文件后再导入。"
+
+
+def _cannot_read(path: Path, exc: OSError) -> str:
+    return f"从“{path}”取出附件时读取失败：{exc.strerror or exc}。请确认 U 盘仍插好、文件仍在，然后重试。"
 
 
 def _cannot_write(path: Path, exc: OSError) -> str:

@@ -31,6 +31,10 @@ class ChangeLogEntry(Base):
     hlc: Mapped[str] = mapped_column(String(24))
     device_id: Mapped[str] = mapped_column(String(36))
     payload: Mapped[str] = mapped_column(Text)  # the whole row as JSON
+    #: The version this change was made on (``version`` and ``updated_by`` of the row before it);
+    #: None for an insert. Sync applies a change without a conflict only on top of that version.
+    base_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    base_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class AuditEntry(Base):

@@ -289,6 +289,34 @@ def _publish_rosters(ctx: AppContext, actor: Actor, member_id: str) -> None:
         publish_roster(s, actor, roster.id)
 
 
+def _sync(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    from app.sync import client
+
+    client.set_auto_minutes(ctx, actor, 30)
+
+
+def _resolve_conflicts(ctx: AppContext, actor: Actor, member_id: str) -> None:
+    from app.sync import client
+    from db.models import SyncConflict
+
+    with ctx.unit_of_work(SYSTEM) as s:
+        conflict = SyncConflict(
+            squad_id=ctx.require_squad(),
+            table_name="members",
+            row_id=member_id,
+            winner_version=2,
+            winner_by="device-b",
+            loser_version=2,
+            loser_by="device-a",
+            loser_payload="{}",
+            detected_at=dt.datetime(2026, 5, 1, 9, 0),
+        )
+        s.add(conflict)
+        s.flush()
+        conflict_id = conflict.id
+    client.resolve_conflict(ctx, actor, conflict_id, client.KEEP_CURRENT)
+
+
 ATTEMPTS: dict[Permission, Attempt] = {
     Permission.VIEW_PERSONNEL: _view_personnel,
     Permission.EDIT_PERSONNEL: _edit_personnel,
@@ -310,6 +338,8 @@ ATTEMPTS: dict[Permission, Attempt] = {
     Permission.LEGAL_REVIEW: _legal_review,
     Permission.EDIT_ROSTERS: _edit_rosters,
     Permission.PUBLISH_ROSTERS: _publish_rosters,
+    Permission.SYNC: _sync,
+    Permission.RESOLVE_CONFLICTS: _resolve_conflicts,
 }
 
 

@@ -40,6 +40,10 @@ LOCAL_ONLY = {
     "district_rejections",
     "district_nonces",
     "sync_conflicts",
+    "district_releases",
+    "district_settings",
+    "district_number_blocks",
+    "district_files",
 }
 SYNCED = synced_tables()
 BY_TABLE: dict[str, type[Synced]] = {c.__tablename__: c for c in SYNCED}

@@ -21,6 +21,7 @@ from app.auth.roles import Actor
 from app.context import AppContext
 from app.district.service import (
     REFERENCE_TABLES,
+    PushGap,
     create_squad,
     device_for_request,
     enroll,
@@ -30,7 +31,7 @@ from app.district.service import (
     push,
     revoke_device,
 )
-from app.errors import PermissionDenied
+from app.errors import PermissionDenied, ValidationError
 from app.personnel.members import MemberInput, create_member
 from db import migrate
 from db.engine import make_engine, sqlite_url
@@ -50,7 +51,14 @@ def outbox(ctx: AppContext) -> list[dict[str, Any]]:
     with ctx.read() as s:
         rows = s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.seq))
         return [
-            {"seq": r.seq, "table": r.table_name, "row_id": r.row_id, "payload": json.loads(r.payload)}
+            {
+                "seq": r.seq,
+                "table": r.table_name,
+                "row_id": r.row_id,
+                "base_version": r.base_version,
+                "base_by": r.base_by,
+                "payload": json.loads(r.payload),
+            }
             for r in rows
         ]
 
@@ -93,16 +101,22 @@ def test_a_batch_is_taken_once_and_never_past_a_gap(
         create_member(s, admin, MemberInput("王小明", id_number(), StaffCategory.CIVIL_SERVANT))
     entries = outbox(ctx)
     assert len(entries) > 3
-    gap = [e for e in entries if e["seq"] != 3]
     with server.begin() as s:
         device = device_for_request(s, ctx.device_id, "nonce-1")
-        first = push(s, device, gap)
-    assert first.acked_seq == 2  # stopped before the missing third entry
+        push(s, device, entries[:2])
+    with server.begin() as s:
+        device = device_for_request(s, ctx.device_id, "nonce-1b")
+        with pytest.raises(PushGap) as gap:  # the third entry is missing: nothing after it is taken
+            push(s, device, entries[3:])
+    assert gap.value.acked_seq == 2
+    with server() as s:
+        assert s.scalar(select(func.count()).select_from(ServerChange)) == 2
     for nonce in ("nonce-2", "nonce-3"):  # the whole batch, then the same batch again
         with server.begin() as s:
             device = device_for_request(s, ctx.device_id, nonce)
             result = push(s, device, entries)
     assert result.acked_seq == entries[-1]["seq"] and result.skipped == len(entries)
+    assert result.conflicts == 0
     with server() as s:
         taken = s.scalars(select(ServerChange.device_seq)).all()
         # Each exactly once; the bundled catalog's rows stay refused (only the district releases it).
@@ -166,3 +180,16 @@ def test_pull_hands_a_device_the_other_devices_changes(
     shared = [e for e in outbox(ctx) if e["table"] not in REFERENCE_TABLES]
     assert not everything.more and len(everything.changes) == len(shared)
     assert own.changes == [] and own.cursor == everything.cursor  # its own changes are not echoed
+
+
+def test_enrolling_again_after_a_lost_answer_gives_the_same_answer(
+    server: sessionmaker[Session], ctx: AppContext
+) -> None:
+    code = _enrolled(server, ctx)
+    with server.begin() as s:  # the device never heard the answer and asks again with its code
+        again = enroll(s, code, ctx.device_id, "PUBLIC KEY", ctx.squad_id, "内勤电脑")
+    assert again.squad_id == ctx.squad_id
+    with server.begin() as s, pytest.raises(ValidationError, match="已经登记过"):
+        enroll(s, code, ctx.device_id, "ANOTHER KEY", ctx.squad_id)  # not with another key
+    with server.begin() as s:
+        assert len(list_devices(s)) == 1
