@@ -9,13 +9,14 @@ the ``SQUADDESK_PASSWORD`` environment variable, or a prompt.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from app.auth.roles import Actor
 from app.context import AppContext, open_data_dir
@@ -269,6 +270,144 @@ def cmd_dossier(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- sync with the district (与区局同步) ----------------------------------------------------------
+
+#: Exit code of a sync command that failed for a reason that may pass (network, district busy):
+#: a script can simply try again later. A refusal that needs a person exits 2 like every error.
+EXIT_RETRY = 3
+
+
+def _console_progress() -> Any:
+    """A Progress that prints each new step text on stderr when a person is watching."""
+    from app.progress import Progress
+
+    shown: list[str] = []
+
+    def report(done: int, total: int, text: str) -> None:
+        if text and (not shown or shown[-1] != text) and sys.stderr.isatty():
+            shown.append(text)
+            print(f"  {text}", file=sys.stderr)
+
+    return Progress(report)
+
+
+def _age(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for size, unit in ((86_400, "天"), (3_600, "小时"), (60, "分钟")):
+        if seconds >= size:
+            return f" {seconds // size} {unit}"
+    return "不到 1 分钟"
+
+
+def _local(value: dt.datetime | None, empty: str = "—") -> str:
+    if value is None:
+        return empty
+    if value.tzinfo is None:  # the database keeps naive UTC
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def cmd_enroll(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.sync import client
+    from app.sync.address import server_url
+    from app.sync.transport import HttpTransport
+
+    url = server_url(args.server)
+    # A fresh installation has no users yet: it takes the squad (and its users) from the district.
+    actor = _actor(ctx, args) if ctx.squad_id is not None else None
+    with HttpTransport(url, client.device_key(ctx), ctx.device_id) as transport:
+        result = client.enroll(ctx, actor, transport, url, args.code, args.label)
+    if result.adopted:
+        print(f"已在区局登记，本机加入“{result.squad_name}”。")
+        print("下一步：squaddesk-cli sync 下载中队的数据（包括用户账户），之后用原有账户登录。")
+    else:
+        print(f"已在区局登记为“{result.squad_name}”的设备。")
+        print("下一步：squaddesk-cli sync 上传本机的数据。")
+    return 0
+
+
+def cmd_sync(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.sync import client
+    from app.sync.transport import HttpTransport
+
+    state = client.status(ctx)
+    if not state.enrolled:
+        raise DomainError(
+            "本机尚未在区局登记。请先用 squaddesk-cli enroll --server 地址 --code 登记码 登记。"
+        )
+    with HttpTransport(state.server_url, client.device_key(ctx), ctx.device_id) as transport:
+        report = client.sync_once(ctx, transport, _console_progress())
+    print(f"同步完成：{report.summary()}")
+    after = client.status(ctx)
+    if after.open_conflicts:
+        print(
+            f"有 {after.open_conflicts} 处同步冲突待处理：squaddesk-cli conflicts 列出，在“与区局同步”页处理。"
+        )
+    return 0
+
+
+def cmd_sync_status(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.sync import client
+
+    s = client.status(ctx)
+    if not s.enrolled:
+        print("本机尚未在区局登记。用 squaddesk-cli enroll --server 地址 --code 登记码 登记。")
+        return 0
+    outbox = f"{s.outbox} 条"
+    if s.outbox and s.oldest_age is not None:
+        outbox += f"，最早一条已等待{_age(s.oldest_age)}"
+    print(f"区局地址：{s.server_url}")
+    print(f"中队：{s.squad_name}")
+    print(f"上次同步：{_local(s.last_sync, '从未同步')}")
+    print(f"待上传：{outbox}")
+    print(f"未处理冲突：{s.open_conflicts} 处")
+    print(f"区局参考数据：{f'第 {s.release_version} 版' if s.release_version else '尚未收到'}")
+    print(f"自动同步（图形界面）：{f'每 {s.auto_minutes} 分钟' if s.auto_minutes else '未开启'}")
+    if s.last_error:
+        print(f"上次同步失败：{s.last_error}（已连续失败 {s.failures} 次）")
+    return 0
+
+
+def cmd_bundle_export(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.sync import offline
+
+    print(offline.export_bundle(ctx, Path(args.file), progress=_console_progress()).summary)
+    return 0
+
+
+def cmd_bundle_import(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.sync import offline
+
+    print(offline.import_answer(ctx, Path(args.file), progress=_console_progress()).summary)
+    return 0
+
+
+def cmd_conflicts(ctx: AppContext, args: argparse.Namespace) -> int:
+    from app.sync import client
+
+    conflicts = client.list_conflicts(ctx, include_resolved=args.all)
+    if not conflicts:
+        print("没有同步冲突。" if args.all else "没有未处理的同步冲突。")
+        return 0
+    for c in conflicts:
+        if c.resolved_at is None:
+            state = "未处理"
+        else:
+            how = "保留当前版本" if c.resolution == client.KEEP_CURRENT else "采用另一版本"
+            state = f"已处理（{how}，{c.resolved_by or '—'}，{_local(c.resolved_at)}）"
+        title = c.title or c.row_id
+        print(f"#{c.id}  {c.table_label}：{title}  发现于 {_local(c.detected_at)}  {state}")
+        for name, (current, other) in c.differences.items():
+            print(f"    {name}：当前版本 {_shown(current)}，另一版本 {_shown(other)}")
+    unresolved = sum(1 for c in conflicts if c.resolved_at is None)
+    print(f"共 {len(conflicts)} 条，其中未处理 {unresolved} 条（在“与区局同步”页处理）。")
+    return 0
+
+
+def _shown(value: object) -> str:
+    return "（空）" if value is None or value == "" else f"“{value}”"
+
+
 def _type_codes() -> list[str]:
     from app.documents import document_types
 
@@ -389,6 +528,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify-audit", parents=[common], help="校验审计日志与数据是否被篡改")
     p.set_defaults(func=cmd_verify_audit)
+
+    p = sub.add_parser(
+        "enroll",
+        parents=[common, login],
+        help="用区局发放的登记码在区局登记本机（新安装的电脑由此加入已有中队）",
+        description="在区局登记本机，只需一次。已完成初始设置的电脑须以管理员登录；"
+        "尚未设置的新电脑登记后加入登记码所属的中队，再用 sync 下载中队的数据（包括用户账户）。",
+    )
+    p.add_argument("--server", required=True, help="区局同步服务的地址，如 http://192.168.1.10:8765")
+    p.add_argument("--code", required=True, help="区局发放的一次性登记码")
+    p.add_argument("--label", default="", help="本机名称，如“内勤电脑”（区局的设备列表中显示）")
+    p.set_defaults(func=cmd_enroll)
+
+    p = sub.add_parser(
+        "sync",
+        parents=[common],
+        help="与区局同步一次（退出码：0 成功，2 需要处理的错误，3 网络等暂时问题、可稍后重试）",
+    )
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("sync-status", parents=[common], help="显示同步状态：上次同步、待上传、冲突、错误")
+    p.set_defaults(func=cmd_sync_status)
+
+    p = sub.add_parser(
+        "bundle-export", parents=[common], help="没有网络时：把待上传的改动导出为同步文件（U 盘）"
+    )
+    p.add_argument("file", metavar="FILE", help="同步文件的保存位置（.sdbundle）")
+    p.set_defaults(func=cmd_bundle_export)
+
+    p = sub.add_parser("bundle-import", parents=[common], help="导入区局对同步文件的答复")
+    p.add_argument("file", metavar="FILE", help="区局的答复文件")
+    p.set_defaults(func=cmd_bundle_import)
+
+    p = sub.add_parser("conflicts", parents=[common], help="列出同步冲突及不同的内容（在图形界面中处理）")
+    p.add_argument("--all", action="store_true", help="同时列出已处理的冲突")
+    p.set_defaults(func=cmd_conflicts)
     return parser
 
 
@@ -410,12 +585,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ctx = open_data_dir(data_dir)
         _setup_logging(data_dir)
-        if args.command != "init":
+        if args.command not in ("init", "enroll"):
             ctx.require_squad()
         return func(ctx, args)
     except DomainError as exc:
         print(f"错误：{exc.message}", file=sys.stderr)
-        return 2
+        # A sync failure that may pass (network, a busy district; SyncError.transient): exit 3, so
+        # that a script can simply try again later.
+        return EXIT_RETRY if getattr(exc, "transient", False) else 2
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)
         return 130

@@ -17,6 +17,7 @@ NAMES: dict[str, str] = {
     "nav.reference": "mdi6.scale-balance",
     "nav.documents": "mdi6.file-document-multiple-outline",
     "nav.audit": "mdi6.shield-search",
+    "nav.sync": "mdi6.cloud-sync-outline",
     "nav.settings": "mdi6.cog-outline",
     "add": "mdi6.plus",
     "edit": "mdi6.pencil-outline",
@@ -53,6 +54,12 @@ NAMES: dict[str, str] = {
     "previous": "mdi6.chevron-left",
     "next": "mdi6.chevron-right",
     "move.down": "mdi6.arrow-down",
+    "sync": "mdi6.sync",
+    "enroll": "mdi6.lan-connect",
+    "bundle.export": "mdi6.usb-flash-drive-outline",
+    "bundle.import": "mdi6.file-import-outline",
+    "conflict.keep": "mdi6.check",
+    "conflict.take": "mdi6.swap-horizontal",
 }
 COLORS = {"alert.red": "#c62828", "alert.amber": "#ef8f00", "ok": "#2e7d32"}
 

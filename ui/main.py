@@ -40,7 +40,7 @@ from ui.login import LoginDialog
 from ui.mainwindow import MainWindow
 from ui.start.page import StartPage
 from ui.tasks import run_task
-from ui.wizard import FirstRunWizard
+from ui.wizard import FirstRunWizard, squad_ready
 
 log = logging.getLogger("squaddesk")
 
@@ -84,15 +84,17 @@ def start(
     remove_incomplete(files_dir(ctx.data_dir))
     actor: Actor | None = None
     hint = ""
-    if ctx.squad_id is None:
-        if args.demo:
+    # Not ready: never set up, or joined an existing squad whose download was cut off.
+    if ctx.squad_id is None or not squad_ready(ctx):
+        if args.demo and ctx.squad_id is None:
             from app.demo import fill_demo
 
             fill_demo(ctx)
             hint = "演示数据：登录名 admin（管理员）、neiqin（内勤）、duizhang（队长），密码均为 squad2026。"
         else:
+            # 新建中队 returns its administrator; 加入已有中队 goes on to the usual login.
             actor = FirstRunWizard.ask(ctx)
-            if actor is None:
+            if actor is None and not squad_ready(ctx):
                 ctx.close()
                 return 0, None, None
     if actor is None:

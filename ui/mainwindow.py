@@ -36,6 +36,7 @@ from ui.reference.page import ReferencePage
 from ui.rosters.page import RostersPage
 from ui.settings.page import SettingsPage
 from ui.start.page import StartPage
+from ui.sync.page import SyncPage
 from ui.training.page import TrainingPage
 
 
@@ -58,6 +59,8 @@ PAGES = (
     PageSpec("cases", "案件办理", "nav.cases", CasesPage, Permission.VIEW_CASES),
     PageSpec("documents", "文书登记", "nav.documents", RegisterPage, Permission.VIEW_CASES),
     PageSpec("reference", "执法事项", "nav.reference", ReferencePage, Permission.VIEW_CASES),
+    # Visible to every role: those who may not sync still see its state (read-only, with a hint).
+    PageSpec("sync", "与区局同步", "nav.sync", SyncPage, None),
     PageSpec("audit", "审计日志", "nav.audit", AuditPage, Permission.VIEW_AUDIT),
     PageSpec("settings", "系统设置", "nav.settings", SettingsPage, None),
 )

@@ -30,7 +30,7 @@ def test_program_starts_with_demo_and_quits(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "ready" in result.stdout and "todos" in result.stdout
     assert (
-        "pages: start,personnel,certificates,training,rosters,leads,cases,documents,reference,audit,settings"
+        "pages: start,personnel,certificates,training,rosters,leads,cases,documents,reference,sync,audit,settings"
         in result.stdout
     )
     assert (tmp_path / "d" / "squaddesk.sqlite3").exists()

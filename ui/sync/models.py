@@ -1,0 +1,36 @@
+"""Table models of the sync page: the conflicts (冲突) and the differing fields of one of them."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+
+from app.sync.client import KEEP_CURRENT, ConflictView
+from ui.sync.texts import local_time
+from ui.tablemodel import Column, RowTableModel
+
+RESOLUTION_LABELS = {KEEP_CURRENT: "保留当前版本"}
+
+
+def conflict_state(c: ConflictView) -> str:
+    if c.resolved_at is None:
+        return "待处理"
+    how = RESOLUTION_LABELS.get(c.resolution or "", "采用另一版本")
+    who = f"，{c.resolved_by}" if c.resolved_by else ""
+    return f"已处理（{how}{who}）"
+
+
+def conflict_title(c: ConflictView) -> str:
+    return c.title or f"编号 {c.row_id[:8]}…"
+
+
+class ConflictModel(RowTableModel[ConflictView]):
+    columns = (
+        Column("数据", lambda c: c.table_label),
+        Column("记录", conflict_title, tooltip=lambda c: c.row_id),
+        Column("发现时间", lambda c: local_time(c.detected_at), sort_key=lambda c: c.detected_at),
+        Column("字段", lambda c: "、".join(c.differences) or "（内容相同）"),
+        Column("状态", conflict_state),
+    )
+
+    def row_background(self, item: ConflictView) -> QColor | None:
+        return QColor("#eceff1") if item.resolved_at is not None else None
