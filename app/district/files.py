@@ -48,6 +48,7 @@ from typing import BinaryIO, NamedTuple
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError
+from app.files import fsync_dir
 from db.models import DistrictFile
 
 #: The largest attachment the district takes (a long body-camera video still fits).
@@ -339,7 +340,7 @@ class FileStore:
             if not (target.is_file() and target.stat().st_size == size):
                 raise
             _unlink(part)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
 
     def _record(self, session: Session, squad_id: str, sha256: str, size: int) -> None:
         row = session.get(DistrictFile, (sha256, squad_id))
@@ -472,14 +473,3 @@ def _unlink(path: Path) -> None:
         if sys.platform == "win32":
             os.chmod(path, stat.S_IREAD | stat.S_IWRITE)
         path.unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; Windows cannot open a folder for fsync)."""
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -177,10 +177,10 @@ def _install(store_dir: Path, temp: Path, sha: str) -> None:
         os.chmod(target, stat.S_IREAD | stat.S_IWRITE)
     os.chmod(temp, stat.S_IREAD | stat.S_IRGRP | stat.S_IROTH)
     os.replace(temp, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make the rename itself durable (POSIX; Windows cannot open a folder for fsync)."""
     if os.name == "nt":
         return

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal
 
 from app.errors import DomainError
+from app.files import fsync_dir
 from app.progress import Progress, step
 from app.sync.signing import DeviceKey, canonical, verify
 
@@ -457,7 +458,7 @@ def write_bundle(
             size = handle.seek(0, os.SEEK_END)
             sha256 = _hash_range(handle, 0, size)
         os.replace(temp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except (zipfile.LargeZipFile, _TooLarge) as exc:
         raise BundleError(
             "too_large",
@@ -1098,17 +1099,6 @@ def _parse_changes(data: bytes) -> list[dict[str, Any]]:
             raise BundleError("format", _BAD_MANIFEST)
         changes.append(change)
     return changes
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; Windows cannot open a folder for fsync)."""
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _what(kind: BundleKind) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.errors import DomainError
+from app.files import fsync_dir
 
 _KEY = "squaddesk.commit_files"
 
@@ -141,24 +142,13 @@ def _publish(pending: _Pending) -> None:
             )
     for folder in folders:
         with contextlib.suppress(OSError):  # the renames themselves succeeded
-            _fsync_dir(folder)
+            fsync_dir(folder)
 
 
 def _discard(files: list[_File]) -> None:
     for item in files:
         with contextlib.suppress(OSError):
             item.temp.unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the renames themselves durable (POSIX; Windows cannot open a folder for fsync)."""
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["CommitFileError", "publish_on_commit"]
