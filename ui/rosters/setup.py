@@ -758,8 +758,10 @@ class WeekDialog(QDialog):
             dialog.deleteLater()
 
 
-class DemandDialog(QDialog):
-    """排班需求 of one month: a row a day, a column an active shift type."""
+class _MonthDialog(QDialog):
+    """A set-up dialog for one month of the roster: its bounds, title and whether it may edit."""
+
+    TITLE = ""
 
     def __init__(self, ctx: AppContext, actor: Actor, month: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -768,7 +770,16 @@ class DemandDialog(QDialog):
         self.month = f"{self.first:%Y-%m}"
         self.can_edit = actor.can(Permission.EDIT_ROSTERS)
         self.changed = False
-        self.setWindowTitle(f"排班需求 — {month_title(self.month)}")
+        self.setWindowTitle(f"{self.TITLE} — {month_title(self.month)}")
+
+
+class DemandDialog(_MonthDialog):
+    """排班需求 of one month: a row a day, a column an active shift type."""
+
+    TITLE = "排班需求"
+
+    def __init__(self, ctx: AppContext, actor: Actor, month: str, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, actor, month, parent)
 
         bar = QHBoxLayout()
         bar.addWidget(
@@ -1004,17 +1015,13 @@ class LeaveEditor(QDialog):
             dialog.deleteLater()
 
 
-class LeaveDialog(QDialog):
+class LeaveDialog(_MonthDialog):
     """请假登记 of one month: the leave that touches it, with 登记 and 撤销."""
 
+    TITLE = "请假登记"
+
     def __init__(self, ctx: AppContext, actor: Actor, month: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx, self.actor = ctx, actor
-        self.first, self.last = month_bounds(month)
-        self.month = f"{self.first:%Y-%m}"
-        self.can_edit = actor.can(Permission.EDIT_ROSTERS)
-        self.changed = False
-        self.setWindowTitle(f"请假登记 — {month_title(self.month)}")
+        super().__init__(ctx, actor, month, parent)
 
         bar = QHBoxLayout()
         self.count_label = _hint()
