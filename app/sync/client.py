@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import random
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,21 +157,21 @@ class SyncStatus:
         return max(dt.timedelta(0), dt.datetime.now(dt.UTC) - self.oldest_unacked)
 
 
-def _outbox_query(acked: int) -> Any:
-    return select(ChangeLogEntry).where(
-        ChangeLogEntry.seq > acked, ChangeLogEntry.table_name.not_in(REFERENCE_TABLES)
-    )
+def _outbox_where(acked: int) -> Any:
+    return (ChangeLogEntry.seq > acked) & ChangeLogEntry.table_name.not_in(REFERENCE_TABLES)
+
+
+def _outbox_depth(session: Session, acked: int) -> int:
+    """How many changes after ``acked`` wait to be sent (counted on the index, not the rows)."""
+    return int(session.scalar(select(func.count(ChangeLogEntry.seq)).where(_outbox_where(acked))) or 0)
 
 
 def status(ctx: AppContext) -> SyncStatus:
     with ctx.read() as s:
         acked = _int_meta(s, ACKED)
-        depth = s.scalar(select(func.count()).select_from(_outbox_query(acked).subquery())) or 0
+        depth = _outbox_depth(s, acked)
         first = s.scalar(
-            select(ChangeLogEntry.hlc)
-            .where(ChangeLogEntry.seq > acked, ChangeLogEntry.table_name.not_in(REFERENCE_TABLES))
-            .order_by(ChangeLogEntry.seq)
-            .limit(1)
+            select(ChangeLogEntry.hlc).where(_outbox_where(acked)).order_by(ChangeLogEntry.seq).limit(1)
         )
         last = get_meta(s, LAST_SYNC)
         conflicts = s.scalar(
@@ -308,34 +309,40 @@ def next_batch(session: Session, acked: int, limit: int = PUSH_BATCH, *, raw: bo
     """The next batch of the outbox: up to ``limit`` change-log entries after ``acked``, the
     device's reference-data entries left out but covered by the batch's range. With ``raw``
     each payload stays the JSON text the change log holds (the district takes either)."""
-    rows = session.execute(
-        select(
-            ChangeLogEntry.seq,
-            ChangeLogEntry.table_name,
-            ChangeLogEntry.row_id,
-            ChangeLogEntry.base_version,
-            ChangeLogEntry.base_by,
-            ChangeLogEntry.payload,
+    # Core on the session's connection, tuples unpacked: this reads the whole outbox batch by
+    # batch, and the ORM's result machinery would cost as much as the rest of the push.
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                ChangeLogEntry.seq,
+                ChangeLogEntry.table_name,
+                ChangeLogEntry.row_id,
+                ChangeLogEntry.base_version,
+                ChangeLogEntry.base_by,
+                ChangeLogEntry.payload,
+            )
+            .where(ChangeLogEntry.seq > acked)
+            .order_by(ChangeLogEntry.seq)
+            .limit(limit)
         )
-        .where(ChangeLogEntry.seq > acked)
-        .order_by(ChangeLogEntry.seq)
-        .limit(limit)
-    ).all()
+        .all()
+    )
     if not rows:
         return None
     entries = [
         {
-            "seq": r.seq,
-            "table": r.table_name,
-            "row_id": r.row_id,
-            "base_version": r.base_version,
-            "base_by": r.base_by,
-            "payload": r.payload if raw else json.loads(r.payload),
+            "seq": seq,
+            "table": table,
+            "row_id": row_id,
+            "base_version": base_version,
+            "base_by": base_by,
+            "payload": payload if raw else json.loads(payload),
         }
-        for r in rows
-        if r.table_name not in REFERENCE_TABLES
+        for seq, table, row_id, base_version, base_by, payload in rows
+        if table not in REFERENCE_TABLES
     ]
-    return Batch(acked + 1, rows[-1].seq, entries)
+    return Batch(acked + 1, rows[-1][0], entries)
 
 
 @dataclass
@@ -374,53 +381,68 @@ def _require_enrolled(ctx: AppContext) -> None:
         raise DomainError("本机尚未在区局登记。请在“同步”页填写区局地址和登记码完成登记后再同步。")
 
 
+def _outbox_batch(ctx: AppContext, acked: int) -> Batch | None:
+    with ctx.read() as s:
+        return next_batch(s, acked, raw=True)
+
+
 def push(ctx: AppContext, transport: Transport, report: SyncReport, progress: Progress | None = None) -> None:
-    """Send the outbox batch by batch until the district has acknowledged all of it."""
+    """Send the outbox batch by batch until the district has acknowledged all of it.
+
+    While the district takes one batch, the next one is read from the change log, so the
+    device's work hides behind the district's (one request in flight at a time: the district
+    takes batches only in order)."""
     _require_enrolled(ctx)
-    while True:
-        with ctx.read() as s:
-            acked = _int_meta(s, ACKED)
-            total = s.scalar(select(func.count()).select_from(_outbox_query(acked).subquery())) or 0
-            batch = next_batch(s, acked, raw=True)
-            pending = json.loads(get_meta(s, PENDING_RESOLUTIONS) or "[]")
-        if batch is None and not pending:
-            return
-        batch = batch or Batch(acked + 1, acked, [])
-        step(progress, 0, max(int(total), 1), f"正在上传：还有 {total} 条待上传")
-        _upload_files(ctx, transport, batch.entries, report, progress)
-        checkpoint("client.push.before_send")
-        try:
-            answer = transport.call(
-                "POST",
-                "/v1/push",
-                {
-                    "seq_from": batch.seq_from,
-                    "seq_to": batch.seq_to,
-                    "entries": batch.entries,
-                    "resolved": pending,
-                },
-            )
-        except SyncError as exc:
-            if exc.code != "gap" or exc.body.get("acked_seq") is None:
-                raise
-            # The district has less (or more) than this device thinks: continue from its count.
-            answer = {"acked_seq": int(exc.body["acked_seq"])}
-        checkpoint("client.push.answered")
-        new_acked = int(answer["acked_seq"])
-        refused = list(answer.get("rejections") or [])
-        with _state(ctx) as s:
-            set_meta(s, ACKED, str(new_acked))
-            if refused:
-                _remember_rejections(s, refused)
-            if pending and new_acked >= batch.seq_to:
-                still = json.loads(get_meta(s, PENDING_RESOLUTIONS) or "[]")
-                set_meta(s, PENDING_RESOLUTIONS, dumps([p for p in still if p not in pending]))
-        checkpoint("client.push.acked")
-        report.pushed += int(answer.get("applied", 0)) + int(answer.get("conflicts", 0))
-        report.rejected += int(answer.get("rejected", 0))
-        # Conflicts are counted when their notices are pulled (the district tells every device).
-        if new_acked < batch.seq_to and "applied" in answer:
-            raise SyncError("区局没有确认本批数据，请稍后重试。", code="stalled", transient=True)
+    with ctx.read() as s:
+        acked = _int_meta(s, ACKED)
+        waiting = _outbox_depth(s, acked)  # counted once: counting is a scan of the change log
+    #: (acked, batch) read ahead while the previous batch was on its way.
+    ahead: tuple[int, Batch | None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as sender:
+        while True:
+            batch = ahead[1] if ahead is not None and ahead[0] == acked else _outbox_batch(ctx, acked)
+            with ctx.read() as s:
+                pending = json.loads(get_meta(s, PENDING_RESOLUTIONS) or "[]")
+            if batch is None and not pending:
+                return
+            batch = batch or Batch(acked + 1, acked, [])
+            step(progress, 0, max(waiting, 1), f"正在上传：还有 {waiting} 条待上传")
+            _upload_files(ctx, transport, batch.entries, report, progress)
+            checkpoint("client.push.before_send")
+            body = {
+                "seq_from": batch.seq_from,
+                "seq_to": batch.seq_to,
+                "entries": batch.entries,
+                "resolved": pending,
+            }
+            sending = sender.submit(transport.call, "POST", "/v1/push", body)
+            ahead = None
+            if batch.entries:
+                ahead = (batch.seq_to, _outbox_batch(ctx, batch.seq_to))
+            try:
+                answer = sending.result()
+            except SyncError as exc:
+                if exc.code != "gap" or exc.body.get("acked_seq") is None:
+                    raise
+                # The district has less (or more) than this device thinks: continue from its count.
+                answer = {"acked_seq": int(exc.body["acked_seq"])}
+            checkpoint("client.push.answered")
+            acked = int(answer["acked_seq"])
+            refused = list(answer.get("rejections") or [])
+            with _state(ctx) as s:
+                set_meta(s, ACKED, str(acked))
+                if refused:
+                    _remember_rejections(s, refused)
+                if pending and acked >= batch.seq_to:
+                    still = json.loads(get_meta(s, PENDING_RESOLUTIONS) or "[]")
+                    set_meta(s, PENDING_RESOLUTIONS, dumps([p for p in still if p not in pending]))
+            checkpoint("client.push.acked")
+            waiting = max(0, waiting - len(batch.entries))
+            report.pushed += int(answer.get("applied", 0)) + int(answer.get("conflicts", 0))
+            report.rejected += int(answer.get("rejected", 0))
+            # Conflicts are counted when their notices are pulled (the district tells every device).
+            if acked < batch.seq_to and "applied" in answer:
+                raise SyncError("区局没有确认本批数据，请稍后重试。", code="stalled", transient=True)
 
 
 def _remember_rejections(session: Session, refused: list[dict[str, Any]]) -> None:

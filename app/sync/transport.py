@@ -15,10 +15,10 @@ base URL, which a reverse proxy strips — and the body bytes) and sends the sch
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from app.errors import DomainError
 from app.sync.protocol import SCHEMA_HEADER, SCHEMA_VERSION
@@ -122,7 +122,8 @@ class HttpTransport:
     # ---- Transport ----------------------------------------------------------------------------
 
     def call(self, method: str, path: str, json_body: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = b"" if json_body is None else json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+        # orjson: a push batch is megabytes of JSON, encoded several times faster than by json.
+        body = b"" if json_body is None else orjson.dumps(json_body)
         headers = {"Content-Type": "application/json"} if json_body is not None else {}
         return _json_of(self._send(method, path, body, headers))
 
@@ -168,7 +169,7 @@ class HttpTransport:
 
 def _json_of(response: httpx.Response) -> dict[str, Any]:
     try:
-        answer = response.json()
+        answer = orjson.loads(response.content)
     except ValueError:
         answer = None
     if not isinstance(answer, dict):
