@@ -32,11 +32,13 @@ import operator
 import secrets
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
+import psycopg
 from sqlalchemy import String, Table, any_, bindparam, func, insert, select, text, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -394,18 +396,7 @@ def push(
 
         lock_squad_numbers(session, device.squad_id)
     skipped = len(ordered) - len(todo)
-    batch = _Batch(device, _load_rows(session, todo), _ChangeStream(session, len(todo)), [], [])
-    applied = conflicts = 0
-    try:
-        for taken in todo:
-            outcome = _take(batch, _read_entry(device, taken))
-            applied += outcome == "applied"
-            conflicts += outcome == "conflict"
-    except BaseException as exc:
-        batch.changes.close(exc)
-        raise
-    batch.changes.close()
-    _write(session, batch)
+    taken = _take_batch(session, device, todo)
     for item in resolved:
         _resolve_from_device(session, device, item)
     device.acked_seq = max(acked, seq_to)
@@ -413,9 +404,82 @@ def push(
     refused = _refused_before(session, device, seq_from, acked) if skipped else []
     refused += [
         {"seq": r["device_seq"], "table": r["table_name"], "row_id": r["row_id"], "reason": r["reason"]}
-        for r in batch.rejections
+        for r in taken.rejections
     ]
-    return PushResult(device.acked_seq, applied, len(refused), conflicts, skipped, tuple(refused))
+    return PushResult(device.acked_seq, taken.applied, len(refused), taken.conflicts, skipped, tuple(refused))
+
+
+@dataclass
+class _Taken:
+    applied: int = 0
+    conflicts: int = 0
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _take_batch(session: Session, device: DistrictDevice, entries: list[dict[str, Any]]) -> _Taken:
+    """Take ``entries`` in a savepoint of the caller's transaction, in up to three passes:
+
+    1. quick: a row a device inserts has a fresh UUIDv7 id, so inserts are not looked up first;
+    2. if the database refused that (a key already taken — a row sent twice, or a forged insert
+       over another squad's row), again with every row looked up, so the usual rules answer;
+    3. if the database still refused (a value that does not fit its column, a parent the
+       district does not have), entry by entry: what it refuses is refused with its reason and
+       the rest is taken — one bad entry must not wedge a device's queue for good.
+
+    Errors that are not the data's fault (the database busy or gone) end the push as before."""
+    for lookup_inserts in (False, True):
+        try:
+            with session.begin_nested():
+                return _take_entries(session, device, entries, lookup_inserts)
+        except Exception as exc:
+            if _refused_by_database(exc) is None:
+                raise
+    taken = _Taken()
+    for entry in entries:
+        try:
+            with session.begin_nested():
+                one = _take_entries(session, device, [entry], True)
+        except Exception as exc:
+            reason = _refused_by_database(exc)
+            if reason is None:
+                raise
+            one = _Taken(rejections=[_rejection(device, entry, reason)])
+            session.connection().execute(insert(PushRejection), one.rejections)
+        taken.applied += one.applied
+        taken.conflicts += one.conflicts
+        taken.rejections += one.rejections
+    return taken
+
+
+def _refused_by_database(exc: Exception) -> str | None:
+    """Why the database refused a write, when it is the data's fault; None otherwise."""
+    if isinstance(exc, sa_exc.IntegrityError | psycopg.IntegrityError):
+        return "记录与区局已有的数据不符（编号重复，或它引用的记录区局没有），区局未接受。"
+    if isinstance(exc, sa_exc.DataError | psycopg.DataError) or (
+        isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError)
+    ):
+        return "记录中有内容不符合格式（长度超限或类型不对），区局未接受。"
+    return None
+
+
+def _take_entries(
+    session: Session, device: DistrictDevice, entries: list[dict[str, Any]], lookup_inserts: bool
+) -> _Taken:
+    batch = _Batch(
+        device, _load_rows(session, entries, lookup_inserts), _ChangeStream(session, len(entries)), [], []
+    )
+    taken = _Taken(rejections=batch.rejections)
+    try:
+        for entry in entries:
+            outcome = _take(batch, _read_entry(device, entry))
+            taken.applied += outcome == "applied"
+            taken.conflicts += outcome == "conflict"
+    except BaseException as exc:
+        batch.changes.close(exc)
+        raise
+    batch.changes.close()
+    _write(session, batch)
+    return taken
 
 
 def _refused_before(
@@ -433,18 +497,26 @@ def _refused_before(
     ]
 
 
-def _load_rows(session: Session, entries: Sequence[dict[str, Any]]) -> dict[tuple[str, str], _Row]:
-    """The stored rows the batch touches, read with one query per table."""
+def _load_rows(
+    session: Session, entries: Sequence[dict[str, Any]], lookup_inserts: bool = True
+) -> dict[tuple[str, str], _Row]:
+    """The stored rows the batch touches, read with one query per table; without
+    ``lookup_inserts``, rows only inserted by the batch are taken to be new."""
     tables = _tables()
     wanted: dict[str, set[str]] = {}
+    looked_up: dict[str, set[str]] = {}
     for e in entries:
-        if str(e.get("table")) in tables:
-            wanted.setdefault(str(e["table"]), set()).add(str(e.get("row_id")))
+        name = str(e.get("table"))
+        if name in tables:
+            row_id = str(e.get("row_id"))
+            wanted.setdefault(name, set()).add(row_id)
+            if lookup_inserts or e.get("base_version") is not None or e.get("base_by") is not None:
+                looked_up.setdefault(name, set()).add(row_id)
     rows: dict[tuple[str, str], _Row] = {}
     for name, ids in wanted.items():
         table = cast(Table, tables[name].__table__)
         found: dict[str, dict[str, Any]] = {}
-        id_list = sorted(ids)
+        id_list = sorted(looked_up.get(name, ()))
         for start in range(0, len(id_list), 5000):
             chunk = id_list[start : start + 5000]
             for r in session.execute(select(table).where(_id_in(session, table, chunk))).mappings():
@@ -463,18 +535,21 @@ def _id_in(session: Session, table: Table, ids: list[str]) -> Any:
     return table.c.id.in_(ids)
 
 
+def _rejection(device: DistrictDevice, entry: dict[str, Any], reason: str) -> dict[str, Any]:
+    payload = entry.get("payload")
+    return {
+        "device_id": device.id,
+        "device_seq": int(entry["seq"]),
+        "table_name": str(entry.get("table", ""))[:64],
+        "row_id": str(entry.get("row_id", ""))[:36],
+        "reason": reason,
+        "payload": payload if isinstance(payload, str) else dumps(payload),
+        "at": _now(),
+    }
+
+
 def _reject(batch: _Batch, entry: dict[str, Any], reason: str) -> str:
-    batch.rejections.append(
-        {
-            "device_id": batch.device.id,
-            "device_seq": int(entry["seq"]),
-            "table_name": str(entry.get("table", ""))[:64],
-            "row_id": str(entry.get("row_id", ""))[:36],
-            "reason": reason,
-            "payload": dumps(entry.get("payload")),
-            "at": _now(),
-        }
-    )
+    batch.rejections.append(_rejection(batch.device, entry, reason))
     return "rejected"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.roles import Actor
+from app.certificates import CertificateInput, add_certificate
 from app.context import AppContext
 from app.district.service import (
     REFERENCE_TABLES,
@@ -36,12 +38,25 @@ from app.personnel.members import MemberInput, create_member
 from db import migrate
 from db.engine import make_engine, sqlite_url
 from db.models import ChangeLogEntry, DistrictDevice, Member, PushRejection, ServerChange
-from db.models.personnel import StaffCategory
+from db.models.personnel import CertificateKind, StaffCategory
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(sqlite_url(tmp_path / "district.sqlite3"))
+    migrate.upgrade(engine, backup_dir=tmp_path / "backups")
+    yield sessionmaker(bind=engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def district_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A migrated district database: a SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "district.sqlite3")
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
     migrate.upgrade(engine, backup_dir=tmp_path / "backups")
     yield sessionmaker(bind=engine, expire_on_commit=False)
     engine.dispose()
@@ -159,6 +174,74 @@ def test_foreign_rows_reference_tables_and_revoked_devices_are_refused(
         revoke_device(s, ctx.device_id)
     with server.begin() as s, pytest.raises(PermissionDenied, match="停用"):
         device_for_request(s, ctx.device_id, "n3")
+
+
+def test_what_the_database_refuses_is_refused_alone_and_the_rest_is_taken(
+    district_db: sessionmaker[Session], ctx: AppContext, admin: Actor
+) -> None:
+    """A row the district's database cannot store (a parent it does not have, an id already
+    taken, a value too long for its column) is refused with its reason; the entries around it
+    are taken and the batch acknowledged, so the device's queue does not wedge."""
+    _enrolled(district_db, ctx)
+    with ctx.unit_of_work(admin, "新增队员") as s:
+        member = create_member(s, admin, MemberInput("王小明", id_number(), StaffCategory.CIVIL_SERVANT))
+        add_certificate(
+            s,
+            admin,
+            CertificateInput(
+                member.id,
+                CertificateKind.ENFORCEMENT,
+                "粤A0001",
+                valid_from=dt.date(2024, 1, 1),
+                valid_to=dt.date(2029, 1, 1),
+            ),
+        )
+    first = outbox(ctx)
+    with district_db.begin() as s:
+        push(s, device_for_request(s, ctx.device_id, "n1"), first)
+    seq = first[-1]["seq"]
+    with ctx.unit_of_work(admin, "新增队员") as s:
+        create_member(s, admin, MemberInput("李红", id_number(), StaffCategory.CIVIL_SERVANT))
+    later = [e for e in outbox(ctx) if e["seq"] > seq]
+    certificate = next(e for e in first if e["table"] == "certificates")
+    orphan_id, copy_id = str(uuid.uuid4()), str(uuid.uuid4())
+    bad = [
+        # A certificate of a member the district does not have.
+        {
+            **certificate,
+            "row_id": orphan_id,
+            "payload": {**certificate["payload"], "id": orphan_id, "member_id": orphan_id},
+        },
+        # An insert of a row the district already has, under another version.
+        {**certificate, "payload": {**certificate["payload"], "version": 7, "number": "粤A0002"}},
+    ]
+    if district_db.kw["bind"].dialect.name == "postgresql":  # SQLite does not check lengths
+        member_entry = next(e for e in first if e["table"] == "members")
+        bad.append(
+            {
+                **member_entry,
+                "row_id": copy_id,
+                "payload": {**member_entry["payload"], "id": copy_id, "name": "王" * 51},
+            }
+        )
+    batch = [{**e, "seq": seq + 1 + i} for i, e in enumerate(bad)]
+    batch += [{**e, "seq": e["seq"] + len(bad)} for e in later]
+    with district_db.begin() as s:
+        result = push(s, device_for_request(s, ctx.device_id, "n2"), batch)
+    assert result.acked_seq == batch[-1]["seq"]  # acknowledged, not wedged
+    assert result.applied == len(later) and result.rejected == len(bad) - 1 and result.conflicts == 1
+    with district_db() as s:
+        refused = s.scalars(select(PushRejection).where(PushRejection.device_seq > seq)).all()
+        expected = [(seq + 1, orphan_id, "引用的记录区局没有")]
+        if len(bad) == 3:
+            expected.append((seq + 3, copy_id, "长度超限"))
+        assert [(r.device_seq, r.row_id) for r in refused] == [e[:2] for e in expected]
+        assert all(e[2] in r.reason for r, e in zip(refused, expected, strict=True))
+        assert set(s.scalars(select(Member.name))) == {"王小明", "李红"}
+        assert (
+            s.scalar(select(func.count()).select_from(ServerChange).where(ServerChange.row_id == orphan_id))
+            == 0
+        )
 
 
 def test_pull_hands_a_device_the_other_devices_changes(
