@@ -72,6 +72,15 @@ def from_plain(cls: type[Base], image: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def plain_values(cls: type[Base], image: dict[str, Any]) -> dict[str, Any]:
+    """The column values of a row image as JSON gives them — dates stay ISO text — for a
+    database that parses the text itself (PostgreSQL's COPY). Unknown keys are dropped."""
+    plain = _plain_columns(cls)
+    if plain.same_names and image.keys() <= plain.names:
+        return image
+    return {name: image[key] for key, name, _type in plain.columns if key in image}
+
+
 @dataclass(frozen=True)
 class _PlainColumns:
     #: (attribute key, column name, date or datetime class or None) of each column.

@@ -56,7 +56,7 @@ from db.models import (
     ServerChange,
     SyncConflict,
 )
-from db.serialize import dumps, from_plain
+from db.serialize import dumps, from_plain, plain_values
 
 #: Tables only a district release may change.
 REFERENCE_TABLES = frozenset(
@@ -358,6 +358,8 @@ class _Batch:
     changes: _ChangeStream
     conflicts: list[dict[str, Any]]
     rejections: list[dict[str, Any]]
+    #: New rows may keep their dates as ISO text (PostgreSQL parses them; see _insert_many).
+    plain: bool = False
 
 
 def push(
@@ -451,11 +453,15 @@ def _take_batch(session: Session, device: DistrictDevice, entries: list[dict[str
     return taken
 
 
+class _Unstorable(Exception):
+    """A value of a new row kept as text for COPY that its column cannot take."""
+
+
 def _refused_by_database(exc: Exception) -> str | None:
     """Why the database refused a write, when it is the data's fault; None otherwise."""
     if isinstance(exc, sa_exc.IntegrityError | psycopg.IntegrityError):
         return "记录与区局已有的数据不符（编号重复，或它引用的记录区局没有），区局未接受。"
-    if isinstance(exc, sa_exc.DataError | psycopg.DataError) or (
+    if isinstance(exc, sa_exc.DataError | psycopg.DataError | _Unstorable) or (
         isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError)
     ):
         return "记录中有内容不符合格式（长度超限或类型不对），区局未接受。"
@@ -466,12 +472,17 @@ def _take_entries(
     session: Session, device: DistrictDevice, entries: list[dict[str, Any]], lookup_inserts: bool
 ) -> _Taken:
     batch = _Batch(
-        device, _load_rows(session, entries, lookup_inserts), _ChangeStream(session, len(entries)), [], []
+        device,
+        _load_rows(session, entries, lookup_inserts),
+        _ChangeStream(session, len(entries)),
+        [],
+        [],
+        plain=session.connection().dialect.name == "postgresql" and len(entries) >= 20,
     )
     taken = _Taken(rejections=batch.rejections)
     try:
         for entry in entries:
-            outcome = _take(batch, _read_entry(device, entry))
+            outcome = _take(batch, entry)
             taken.applied += outcome == "applied"
             taken.conflicts += outcome == "conflict"
     except BaseException as exc:
@@ -500,30 +511,23 @@ def _refused_before(
 def _load_rows(
     session: Session, entries: Sequence[dict[str, Any]], lookup_inserts: bool = True
 ) -> dict[tuple[str, str], _Row]:
-    """The stored rows the batch touches, read with one query per table; without
-    ``lookup_inserts``, rows only inserted by the batch are taken to be new."""
+    """The stored rows the batch touches that the district has, read with one query per table;
+    without ``lookup_inserts``, rows the batch inserts are taken to be new and not looked up."""
     tables = _tables()
     wanted: dict[str, set[str]] = {}
-    looked_up: dict[str, set[str]] = {}
     for e in entries:
-        name = str(e.get("table"))
-        if name in tables:
-            row_id = str(e.get("row_id"))
-            wanted.setdefault(name, set()).add(row_id)
-            if lookup_inserts or e.get("base_version") is not None or e.get("base_by") is not None:
-                looked_up.setdefault(name, set()).add(row_id)
+        if lookup_inserts or e.get("base_version") is not None or e.get("base_by") is not None:
+            name = str(e.get("table"))
+            if name in tables:
+                wanted.setdefault(name, set()).add(str(e.get("row_id")))
     rows: dict[tuple[str, str], _Row] = {}
     for name, ids in wanted.items():
         table = cast(Table, tables[name].__table__)
-        found: dict[str, dict[str, Any]] = {}
-        id_list = sorted(looked_up.get(name, ()))
+        id_list = sorted(ids)
         for start in range(0, len(id_list), 5000):
             chunk = id_list[start : start + 5000]
             for r in session.execute(select(table).where(_id_in(session, table, chunk))).mappings():
-                found[r["id"]] = dict(r)
-        for row_id in ids:
-            stored = found.get(row_id)
-            rows[(name, row_id)] = _Row(stored, dict(stored) if stored else None)
+                rows[(name, r["id"])] = _Row(dict(r), dict(r))
     return rows
 
 
@@ -553,28 +557,8 @@ def _reject(batch: _Batch, entry: dict[str, Any], reason: str) -> str:
     return "rejected"
 
 
-@dataclass(slots=True)
-class _Incoming:
-    """A pushed entry read and checked as far as it can be without the stored row."""
-
-    entry: dict[str, Any]
-    table: str
-    row_id: str
-    #: The device's change-log text of the row (stored as is in the change sequence), if sent so.
-    raw: str | None
-    payload: dict[str, Any]
-    values: dict[str, Any]
-    stamp: Stamp
-    base: Stamp | None
-
-
-@dataclass(slots=True)
-class _Refused:
-    entry: dict[str, Any]
-    reason: str
-
-
-def _read_entry(device: DistrictDevice, entry: dict[str, Any]) -> _Incoming | _Refused:
+def _take(batch: _Batch, entry: dict[str, Any]) -> str:
+    device = batch.device
     table_name = str(entry.get("table", ""))
     payload = entry.get("payload")
     raw = payload if isinstance(payload, str) else None
@@ -584,7 +568,7 @@ def _read_entry(device: DistrictDevice, entry: dict[str, Any]) -> _Incoming | _R
         except ValueError:
             payload = None
     if table_name in REFERENCE_TABLES:
-        return _Refused(entry, "执法事项、裁量基准等参考数据只能由区局发布，设备的修改未被接受。")
+        return _reject(batch, entry, "执法事项、裁量基准等参考数据只能由区局发布，设备的修改未被接受。")
     cls = _tables().get(table_name)
     row_id = entry.get("row_id")
     if (
@@ -594,28 +578,26 @@ def _read_entry(device: DistrictDevice, entry: dict[str, Any]) -> _Incoming | _R
         or payload.get("id") != row_id
         or len(row_id) > 36
     ):
-        return _Refused(entry, f"无法识别的数据表或记录（{table_name}）。")
+        return _reject(batch, entry, f"无法识别的数据表或记录（{table_name}）。")
     if payload.get("squad_id") != device.squad_id:
-        return _Refused(entry, "该记录属于其他中队，本机无权写入。")
+        return _reject(batch, entry, "该记录属于其他中队，本机无权写入。")
+    row = batch.rows.get((table_name, row_id))
+    if row is None:  # not at the district (or, for an insert, taken not to be: see _take_batch)
+        row = batch.rows[(table_name, row_id)] = _Row(None)
+    if row.stored is not None and row.stored["squad_id"] != device.squad_id:
+        return _reject(batch, entry, "该记录属于其他中队，本机无权修改。")
     try:
-        values = from_plain(cls, payload)
+        # A new row on PostgreSQL keeps its dates as ISO text: COPY parses them itself, and
+        # refuses a bad one (then the entry is refused alone, see _take_batch).
+        values = (
+            plain_values(cls, payload) if row.current is None and batch.plain else from_plain(cls, payload)
+        )
         incoming = stamp(values["version"], values["updated_by"])
         base = base_of(entry)
     except (KeyError, TypeError, ValueError):
-        return _Refused(entry, f"记录内容不完整或格式不正确（{table_name}）。")
-    return _Incoming(entry, table_name, row_id, raw, payload, values, incoming, base)
-
-
-def _take(batch: _Batch, item: _Incoming | _Refused) -> str:
-    if isinstance(item, _Refused):
-        return _reject(batch, item.entry, item.reason)
-    device = batch.device
-    entry, table_name, row_id, values, incoming = item.entry, item.table, item.row_id, item.values, item.stamp
-    row = batch.rows[(table_name, row_id)]
-    if row.stored is not None and row.stored["squad_id"] != device.squad_id:
-        return _reject(batch, entry, "该记录属于其他中队，本机无权修改。")
+        return _reject(batch, entry, f"记录内容不完整或格式不正确（{table_name}）。")
     current = stamp(row.current["version"], row.current["updated_by"]) if row.current else None
-    outcome = decide(current, incoming, item.base)
+    outcome = decide(current, incoming, base)
     if outcome is Outcome.SAME:
         return "applied"  # the same version again (pushed before, e.g. by a bundle): nothing new
     clash = outcome in (Outcome.WIN, Outcome.LOSE) and not same_content(row.current or {}, values, table_name)
@@ -623,7 +605,7 @@ def _take(batch: _Batch, item: _Incoming | _Refused) -> str:
         assert current is not None
         if clash:
             batch.conflicts.append(
-                _conflict_row(device, entry, table_name, row_id, current, incoming, item.payload)
+                _conflict_row(device, entry, table_name, row_id, current, incoming, payload)
             )
         return "conflict" if clash else "applied"
     if clash:
@@ -643,9 +625,9 @@ def _take(batch: _Batch, item: _Incoming | _Refused) -> str:
             row_id,
             incoming[0],
             str(values.get("updated_at", ""))[:24],
-            item.raw if item.raw is not None else dumps(item.payload),
-            item.base[0] if item.base else None,
-            item.base[1] if item.base else None,
+            raw if raw is not None else dumps(payload),
+            base[0] if base else None,
+            base[1] if base else None,
         )
     )
     return "conflict" if clash else "applied"
@@ -694,7 +676,7 @@ def _write(session: Session, batch: _Batch) -> None:
             updates.append((cast(Table, tables[name].__table__), row))
     # Parents before children: the foreign keys are checked statement by statement.
     for (name, _cols), values in sorted(inserts.items(), key=lambda item: _table_order()[item[0][0]]):
-        _insert_many(session, cast(Table, tables[name].__table__), values)
+        _insert_many(session, tables[name], values)
     for table, row in updates:
         assert row.current is not None and row.stored is not None
         done = conn.execute(
@@ -729,13 +711,18 @@ def _write(session: Session, batch: _Batch) -> None:
         conn.execute(insert(ServerChange), notices)
 
 
-def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert_many(session: Session, cls: type[Synced], rows: list[dict[str, Any]]) -> None:
     """INSERT many rows of one table, all with the same keys. On PostgreSQL through COPY —
     several times faster than any INSERT for the thousands of rows a batch brings — in the same
-    transaction."""
+    transaction; COPY parses dates given as ISO text itself, an INSERT needs them typed."""
     conn = session.connection()
+    table = cast(Table, cls.__table__)
     if conn.dialect.name != "postgresql" or len(rows) < 20:
-        conn.execute(insert(table), rows)
+        try:
+            typed = [from_plain(cls, row) for row in rows]
+        except (TypeError, ValueError) as exc:  # a date kept as text for COPY that is no date
+            raise _Unstorable(str(exc)) from exc
+        conn.execute(insert(table), typed)
         return
     columns = sorted(rows[0])
     values = operator.itemgetter(*columns)  # a KeyError here is a caller's bug: keys must match

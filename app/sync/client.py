@@ -45,7 +45,7 @@ from app.sync import numbers
 from app.sync.apply import ApplyError, ApplyResult, apply_changes
 from app.sync.faults import checkpoint
 from app.sync.merge import volatile_columns
-from app.sync.protocol import PULL_LIMIT, PUSH_BATCH
+from app.sync.protocol import PULL_LIMIT, PUSH_BATCH, PUSH_BATCH_BYTES
 from app.sync.signing import DeviceKey
 from app.sync.transport import SyncError, Transport
 from db.base import Synced, synced_tables
@@ -305,10 +305,13 @@ class Batch:
     entries: list[dict[str, Any]]
 
 
-def next_batch(session: Session, acked: int, limit: int = PUSH_BATCH, *, raw: bool = False) -> Batch | None:
-    """The next batch of the outbox: up to ``limit`` change-log entries after ``acked``, the
-    device's reference-data entries left out but covered by the batch's range. With ``raw``
-    each payload stays the JSON text the change log holds (the district takes either)."""
+def next_batch(
+    session: Session, acked: int, limit: int = PUSH_BATCH, *, raw: bool = False, size: int = PUSH_BATCH_BYTES
+) -> Batch | None:
+    """The next batch of the outbox: up to ``limit`` change-log entries after ``acked`` and about
+    ``size`` characters of row images (at least one entry), the device's reference-data entries
+    left out but covered by the batch's range. With ``raw`` each payload stays the JSON text the
+    change log holds (the district takes either)."""
     # Core on the session's connection, tuples unpacked: this reads the whole outbox batch by
     # batch, and the ORM's result machinery would cost as much as the rest of the push.
     rows = (
@@ -330,6 +333,12 @@ def next_batch(session: Session, acked: int, limit: int = PUSH_BATCH, *, raw: bo
     )
     if not rows:
         return None
+    total = 0
+    for end, row in enumerate(rows):
+        total += len(row[5])
+        if total > size and end > 0:
+            rows = rows[:end]
+            break
     entries = [
         {
             "seq": seq,

@@ -176,72 +176,74 @@ def test_foreign_rows_reference_tables_and_revoked_devices_are_refused(
         device_for_request(s, ctx.device_id, "n3")
 
 
-def test_what_the_database_refuses_is_refused_alone_and_the_rest_is_taken(
-    district_db: sessionmaker[Session], ctx: AppContext, admin: Actor
-) -> None:
-    """A row the district's database cannot store (a parent it does not have, an id already
-    taken, a value too long for its column) is refused with its reason; the entries around it
-    are taken and the batch acknowledged, so the device's queue does not wedge."""
-    _enrolled(district_db, ctx)
+def _members_with_certificates(ctx: AppContext, admin: Actor, names: list[str]) -> None:
     with ctx.unit_of_work(admin, "新增队员") as s:
-        member = create_member(s, admin, MemberInput("王小明", id_number(), StaffCategory.CIVIL_SERVANT))
-        add_certificate(
-            s,
-            admin,
-            CertificateInput(
-                member.id,
-                CertificateKind.ENFORCEMENT,
-                "粤A0001",
-                valid_from=dt.date(2024, 1, 1),
-                valid_to=dt.date(2029, 1, 1),
-            ),
-        )
+        for name in names:
+            member = create_member(s, admin, MemberInput(name, id_number(), StaffCategory.CIVIL_SERVANT))
+            add_certificate(
+                s,
+                admin,
+                CertificateInput(
+                    member.id,
+                    CertificateKind.ENFORCEMENT,
+                    f"粤A{len(name)}{uuid.uuid4().hex[:6]}",
+                    valid_from=dt.date(2024, 1, 1),
+                    valid_to=dt.date(2029, 1, 1),
+                ),
+            )
+
+
+@pytest.mark.parametrize("more", [1, 24], ids=["small batch", "large batch"])
+def test_what_the_database_refuses_is_refused_alone_and_the_rest_is_taken(
+    district_db: sessionmaker[Session], ctx: AppContext, admin: Actor, more: int
+) -> None:
+    """A row the district's database cannot store (a parent it does not have, a date that is no
+    date, a value too long for its column) is refused with its reason, and an insert over a row
+    the district has is weighed as a concurrent edit; the entries around them are taken and the
+    batch acknowledged, so the device's queue does not wedge. A large batch goes through COPY on
+    PostgreSQL, a small one through INSERTs."""
+    _enrolled(district_db, ctx)
+    _members_with_certificates(ctx, admin, ["王小明"])
     first = outbox(ctx)
     with district_db.begin() as s:
         push(s, device_for_request(s, ctx.device_id, "n1"), first)
     seq = first[-1]["seq"]
-    with ctx.unit_of_work(admin, "新增队员") as s:
-        create_member(s, admin, MemberInput("李红", id_number(), StaffCategory.CIVIL_SERVANT))
+    names = [f"队员{i}" for i in range(more)]
+    _members_with_certificates(ctx, admin, names)
     later = [e for e in outbox(ctx) if e["seq"] > seq]
     certificate = next(e for e in first if e["table"] == "certificates")
-    orphan_id, copy_id = str(uuid.uuid4()), str(uuid.uuid4())
-    bad = [
-        # A certificate of a member the district does not have.
-        {
-            **certificate,
-            "row_id": orphan_id,
-            "payload": {**certificate["payload"], "id": orphan_id, "member_id": orphan_id},
-        },
-        # An insert of a row the district already has, under another version.
-        {**certificate, "payload": {**certificate["payload"], "version": 7, "number": "粤A0002"}},
-    ]
+    member_entry = next(e for e in first if e["table"] == "members")
+
+    def copy_of(entry: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        new_id = str(uuid.uuid4())
+        return {**entry, "row_id": new_id, "payload": {**entry["payload"], "id": new_id, **changes}}
+
+    orphan = copy_of(certificate, member_id=str(uuid.uuid4()))  # a member the district does not have
+    no_date = copy_of(certificate, number="粤B0001", valid_to="2029-13-45")
+    # An insert of a row the district already has, under another version: a concurrent edit.
+    twice = {**certificate, "payload": {**certificate["payload"], "version": 7, "number": "粤A0002"}}
+    bad = [orphan, no_date, twice]
+    expected = [(orphan["row_id"], "引用的记录区局没有"), (no_date["row_id"], "格式不正确")]
     if district_db.kw["bind"].dialect.name == "postgresql":  # SQLite does not check lengths
-        member_entry = next(e for e in first if e["table"] == "members")
-        bad.append(
-            {
-                **member_entry,
-                "row_id": copy_id,
-                "payload": {**member_entry["payload"], "id": copy_id, "name": "王" * 51},
-            }
-        )
+        too_long = copy_of(member_entry, name="王" * 51)
+        bad.append(too_long)
+        expected.append((too_long["row_id"], "长度超限"))
     batch = [{**e, "seq": seq + 1 + i} for i, e in enumerate(bad)]
     batch += [{**e, "seq": e["seq"] + len(bad)} for e in later]
     with district_db.begin() as s:
         result = push(s, device_for_request(s, ctx.device_id, "n2"), batch)
     assert result.acked_seq == batch[-1]["seq"]  # acknowledged, not wedged
-    assert result.applied == len(later) and result.rejected == len(bad) - 1 and result.conflicts == 1
+    assert (result.applied, result.rejected, result.conflicts) == (len(later), len(expected), 1)
     with district_db() as s:
-        refused = s.scalars(select(PushRejection).where(PushRejection.device_seq > seq)).all()
-        expected = [(seq + 1, orphan_id, "引用的记录区局没有")]
-        if len(bad) == 3:
-            expected.append((seq + 3, copy_id, "长度超限"))
-        assert [(r.device_seq, r.row_id) for r in refused] == [e[:2] for e in expected]
-        assert all(e[2] in r.reason for r, e in zip(refused, expected, strict=True))
-        assert set(s.scalars(select(Member.name))) == {"王小明", "李红"}
-        assert (
-            s.scalar(select(func.count()).select_from(ServerChange).where(ServerChange.row_id == orphan_id))
-            == 0
-        )
+        refused = s.scalars(
+            select(PushRejection).where(PushRejection.device_seq > seq).order_by(PushRejection.device_seq)
+        ).all()
+        assert [r.row_id for r in refused] == [row_id for row_id, _ in expected]
+        assert all(reason in r.reason for r, (_, reason) in zip(refused, expected, strict=True))
+        assert set(s.scalars(select(Member.name))) == {"王小明", *names}
+        changed = set(s.scalars(select(ServerChange.row_id)))
+        assert not changed & {row_id for row_id, _ in expected}
+        assert {e["row_id"] for e in later} <= changed
 
 
 def test_pull_hands_a_device_the_other_devices_changes(

@@ -217,3 +217,20 @@ def test_an_edit_against_a_deletion_is_a_conflict_not_a_silent_delete(
         [conflict] = client.list_conflicts(device)
         assert conflict.table_label == "队员"
     assert len(states) == 1  # the same outcome everywhere, and the other version kept to choose
+
+
+def test_a_push_batch_is_bounded_by_entries_and_by_size(ctx: AppContext) -> None:
+    """A batch stops at PUSH_BATCH entries or at about PUSH_BATCH_BYTES of row images, whichever
+    comes first, but always holds at least one entry; the next batch starts where it ended."""
+    with ctx.read() as s:
+        images = [len(p) for p in s.scalars(select(ChangeLogEntry.payload).order_by(ChangeLogEntry.seq))]
+        whole = client.next_batch(s, 0, raw=True)
+        assert whole is not None and whole.seq_to == len(images)
+        by_count = client.next_batch(s, 0, limit=3, raw=True)
+        assert by_count is not None and by_count.seq_to == 3
+        by_size = client.next_batch(s, 0, raw=True, size=images[0] + images[1])
+        assert by_size is not None and by_size.seq_to == 2
+        one = client.next_batch(s, 0, raw=True, size=1)
+        assert one is not None and (one.seq_from, one.seq_to) == (1, 1)
+        rest = client.next_batch(s, one.seq_to, raw=True, size=1)
+        assert rest is not None and (rest.seq_from, rest.seq_to) == (2, 2)
