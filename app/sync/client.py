@@ -405,17 +405,15 @@ def push(ctx: AppContext, transport: Transport, report: SyncReport, progress: Pr
     with ctx.read() as s:
         acked = _int_meta(s, ACKED)
         waiting = _outbox_depth(s, acked)  # counted once: counting is a scan of the change log
-    #: (acked, batch) read ahead while the previous batch was on its way.
-    ahead: tuple[int, Batch | None] | None = None
+        batch = next_batch(s, acked, raw=True)
+        pending = json.loads(get_meta(s, PENDING_RESOLUTIONS) or "[]")
+    if batch is None and not pending:
+        return
+    total = waiting
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as sender:
-        while True:
-            batch = ahead[1] if ahead is not None and ahead[0] == acked else _outbox_batch(ctx, acked)
-            with ctx.read() as s:
-                pending = json.loads(get_meta(s, PENDING_RESOLUTIONS) or "[]")
-            if batch is None and not pending:
-                return
+        while batch is not None or pending:
             batch = batch or Batch(acked + 1, acked, [])
-            step(progress, 0, max(waiting, 1), f"正在上传：还有 {waiting} 条待上传")
+            step(progress, total - waiting, max(total, 1), f"正在上传：还有 {waiting} 条待上传")
             _upload_files(ctx, transport, batch.entries, report, progress)
             checkpoint("client.push.before_send")
             body = {
@@ -425,9 +423,8 @@ def push(ctx: AppContext, transport: Transport, report: SyncReport, progress: Pr
                 "resolved": pending,
             }
             sending = sender.submit(transport.call, "POST", "/v1/push", body)
-            ahead = None
-            if batch.entries:
-                ahead = (batch.seq_to, _outbox_batch(ctx, batch.seq_to))
+            # The next batch, read while this one is on its way.
+            ahead = _outbox_batch(ctx, batch.seq_to) if batch.entries else None
             try:
                 answer = sending.result()
             except SyncError as exc:
@@ -445,6 +442,7 @@ def push(ctx: AppContext, transport: Transport, report: SyncReport, progress: Pr
                 if pending and acked >= batch.seq_to:
                     still = json.loads(get_meta(s, PENDING_RESOLUTIONS) or "[]")
                     set_meta(s, PENDING_RESOLUTIONS, dumps([p for p in still if p not in pending]))
+                pending = json.loads(get_meta(s, PENDING_RESOLUTIONS) or "[]")
             checkpoint("client.push.acked")
             waiting = max(0, waiting - len(batch.entries))
             report.pushed += int(answer.get("applied", 0)) + int(answer.get("conflicts", 0))
@@ -452,6 +450,7 @@ def push(ctx: AppContext, transport: Transport, report: SyncReport, progress: Pr
             # Conflicts are counted when their notices are pulled (the district tells every device).
             if acked < batch.seq_to and "applied" in answer:
                 raise SyncError("区局没有确认本批数据，请稍后重试。", code="stalled", transient=True)
+            batch = ahead if acked == batch.seq_to and batch.entries else _outbox_batch(ctx, acked)
 
 
 def _remember_rejections(session: Session, refused: list[dict[str, Any]]) -> None:

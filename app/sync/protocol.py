@@ -16,7 +16,7 @@ ACCEPTED = frozenset({SCHEMA_VERSION, SCHEMA_VERSION - 1})
 #: The request header that carries the sender's schema version.
 SCHEMA_HEADER = "X-Squaddesk-Schema"
 #: Change-log entries in one push batch (one server transaction) …
-PUSH_BATCH = 5_000
+PUSH_BATCH = 10_000
 #: … and at most about this many characters of row images, so that a batch stays a few
 #: megabytes on a slow field-station link (a cut-off batch is sent again whole).
 PUSH_BATCH_BYTES = 4_000_000
