@@ -365,6 +365,10 @@ def cmd_sync_status(ctx: AppContext, args: argparse.Namespace) -> int:
     print(f"自动同步（图形界面）：{f'每 {s.auto_minutes} 分钟' if s.auto_minutes else '未开启'}")
     if s.last_error:
         print(f"上次同步失败：{s.last_error}（已连续失败 {s.failures} 次）")
+    refused = client.list_rejections(ctx)
+    print(f"区局拒收：{len(refused)} 条" if refused else "区局拒收：无")
+    for item in refused:
+        print(f"  {_local(item.at, '—')}  {item.table_label}  {item.row_id}：{item.reason}")
     return 0
 
 
@@ -548,7 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_sync)
 
-    p = sub.add_parser("sync-status", parents=[common], help="显示同步状态：上次同步、待上传、冲突、错误")
+    p = sub.add_parser(
+        "sync-status", parents=[common], help="显示同步状态：上次同步、待上传、冲突、错误、区局拒收的改动"
+    )
     p.set_defaults(func=cmd_sync_status)
 
     p = sub.add_parser(

@@ -3,17 +3,20 @@
     QT_QPA_PLATFORM=offscreen python packaging/screenshots_sync.py
 
 Writes packaging/screenshots/sync_enroll.png (a demo squad not yet enrolled),
-sync_conflicts.png (enrolled, synced, with a conflict between two PCs selected) and
-wizard_join.png (the first-run wizard's 加入已有中队 page). The district runs in-process (the
+sync_conflicts.png (enrolled, synced, with a conflict between two PCs selected),
+sync_refused.png (the 区局拒收 tab after the district refused a record claiming another squad, as
+a damaged file might make one) and wizard_join.png (the first-run wizard's 加入已有中队 page). The district runs in-process (the
 real API app behind Starlette's test client), so no server needs to be started.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -33,7 +36,7 @@ from app.personnel.members import MemberInput, get_member, update_member
 from app.sync import client
 from app.sync.transport import HttpTransport
 from db.engine import make_engine, sqlite_url
-from db.models import Member
+from db.models import ChangeLogEntry, Member
 from ui.fonts import install_fonts
 from ui.mainwindow import MainWindow
 from ui.sync.page import SyncPage
@@ -147,6 +150,35 @@ def main() -> None:
         app.processEvents()
         window.grab().save(str(OUT / "sync_conflicts.png"))
         print(OUT / "sync_conflicts.png")
+        window.close()
+
+        # A record the district refuses: its change-log entry claims another squad.
+        with office.unit_of_work(admin, "篡改") as s:
+            entry = s.scalars(select(ChangeLogEntry).where(ChangeLogEntry.row_id == member_id)).first()
+            assert entry is not None
+            forged = str(uuid.uuid4())
+            payload = {**json.loads(entry.payload), "id": forged, "squad_id": "另一个中队"}
+            s.add(
+                ChangeLogEntry(
+                    table_name="members",
+                    row_id=forged,
+                    op="insert",
+                    version=1,
+                    hlc=entry.hlc,
+                    device_id=office.device_id,
+                    payload=json.dumps(payload, ensure_ascii=False),
+                )
+            )
+        report = client.sync_once(office, transport(office))
+        window = _window_on_sync(app, office, admin)
+        page = window.pages["sync"]
+        assert isinstance(page, SyncPage)
+        page.result_label.setText(f"{dt.datetime.now():%H:%M}同步完成：{report.summary()}")
+        page.refresh()
+        page.lists.setCurrentIndex(1)
+        app.processEvents()
+        window.grab().save(str(OUT / "sync_refused.png"))
+        print(OUT / "sync_refused.png")
         window.close()
         field.close()
         office.close()

@@ -60,6 +60,8 @@ NAMES: dict[str, str] = {
     "bundle.import": "mdi6.file-import-outline",
     "conflict.keep": "mdi6.check",
     "conflict.take": "mdi6.swap-horizontal",
+    "sync.conflicts": "mdi6.call-split",
+    "sync.refused": "mdi6.cancel",
 }
 COLORS = {"alert.red": "#c62828", "alert.amber": "#ef8f00", "ok": "#2e7d32"}
 

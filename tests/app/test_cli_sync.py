@@ -114,6 +114,7 @@ def test_enroll_sync_status_and_conflicts(
     assert out.startswith("同步完成：上传 ") and "接收" in out
     code, out, _ = _run(capsys, "--data-dir", d, "sync-status")
     assert "待上传：0 条" in out and "上次同步：从未同步" not in out and "上次同步失败" not in out
+    assert "区局拒收：无" in out
 
     # A fresh installation joins without a login, and its first sync brings the squad's users.
     field = _folder(templates, tmp_path / "field", set_up=False)

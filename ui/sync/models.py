@@ -1,10 +1,12 @@
-"""Table models of the sync page: the conflicts (冲突) and the differing fields of one of them."""
+"""Table models of the sync page: the conflicts (冲突) and the items the district refused (区局拒收)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from PySide6.QtGui import QColor
 
-from app.sync.client import KEEP_CURRENT, ConflictView
+from app.sync.client import KEEP_CURRENT, ConflictView, Rejection
 from ui.sync.texts import local_time
 from ui.tablemodel import Column, RowTableModel
 
@@ -34,3 +36,12 @@ class ConflictModel(RowTableModel[ConflictView]):
 
     def row_background(self, item: ConflictView) -> QColor | None:
         return QColor("#eceff1") if item.resolved_at is not None else None
+
+
+class RejectionModel(RowTableModel[Rejection]):
+    columns = (
+        Column("数据", lambda r: r.table_label),
+        Column("记录", lambda r: f"编号 {r.row_id[:8]}…" if r.row_id else "—", tooltip=lambda r: r.row_id),
+        Column("原因", lambda r: r.reason, tooltip=lambda r: r.reason),
+        Column("拒收时间", lambda r: local_time(r.at), sort_key=lambda r: r.at or dt.datetime.min),
+    )

@@ -1,6 +1,7 @@
 """与区局同步 — the sync page: enrolling this installation with the district, the state of sync
 (last sync, outbox depth and age, last error, open conflicts), 立即同步 and automatic sync, the
-conflicts a clerk resolves, and the offline bundles that travel on a USB stick.
+conflicts a clerk resolves, the items the district refused (区局拒收) with their reasons, and the
+offline bundles that travel on a USB stick.
 
 Every request to the district runs off the GUI thread through :func:`ui.tasks.run_task`; the page
 starts one at a time (a sync, an enrollment or a bundle), so two syncs never overlap. The
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
     QTableView,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -50,11 +52,19 @@ from app.errors import Cancelled, DomainError, ValidationError
 from app.progress import Progress
 from app.sync import client, offline
 from app.sync.address import EXAMPLE, server_url
-from app.sync.client import KEEP_CURRENT, TAKE_OTHER, ConflictView, EnrollResult, SyncReport, SyncStatus
+from app.sync.client import (
+    KEEP_CURRENT,
+    TAKE_OTHER,
+    ConflictView,
+    EnrollResult,
+    Rejection,
+    SyncReport,
+    SyncStatus,
+)
 from app.sync.transport import HttpTransport, SyncError
 from ui.errors import confirm, message_for, show_error
 from ui.icons import icon
-from ui.sync.models import ConflictModel, conflict_title
+from ui.sync.models import ConflictModel, RejectionModel, conflict_title
 from ui.sync.texts import age_text, delay_text, local_time, request_error
 from ui.tablemodel import display
 from ui.tasks import Task, run_task
@@ -233,6 +243,7 @@ class SyncPage(QWidget):
         self.last_sync_label = QLabel(objectName="last_sync_label")
         self.outbox_label = QLabel(objectName="outbox_label")
         self.conflicts_label = QLabel(objectName="conflicts_label")
+        self.rejections_label = QLabel(objectName="rejections_label")
         self.release_label = QLabel(objectName="release_label")
         self.auto_label = QLabel(objectName="auto_label")
         for text, widget in (
@@ -241,6 +252,7 @@ class SyncPage(QWidget):
             ("上次同步", self.last_sync_label),
             ("待上传", self.outbox_label),
             ("未处理冲突", self.conflicts_label),
+            ("区局拒收", self.rejections_label),
             ("区局参考数据", self.release_label),
             ("自动同步", self.auto_label),
         ):
@@ -305,7 +317,7 @@ class SyncPage(QWidget):
         self.result_label.setStyleSheet("padding:2px 2px 4px 2px")
 
         # -- the conflicts
-        conflicts = QGroupBox("冲突")
+        conflicts = QWidget()
         self.show_resolved = QCheckBox("同时显示已处理的冲突")
         self.show_resolved.toggled.connect(lambda _on: self.load_conflicts())
         self.conflict_model = ConflictModel(self)
@@ -347,6 +359,7 @@ class SyncPage(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         conflicts_layout = QVBoxLayout(conflicts)
+        conflicts_layout.setContentsMargins(6, 6, 6, 6)
         conflicts_layout.addWidget(
             hint(
                 "两台电脑同时修改了同一条记录时，系统按版本先保留一个版本继续使用（“当前版本”），另一版本"
@@ -356,11 +369,38 @@ class SyncPage(QWidget):
         conflicts_layout.addWidget(self.show_resolved)
         conflicts_layout.addWidget(split, 1)
 
+        # -- what the district refused
+        refused = QWidget()
+        self.rejection_model = RejectionModel(self)
+        self.rejection_view = QTableView(objectName="rejections")
+        self.rejection_view.setModel(self.rejection_model)
+        self.rejection_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.rejection_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.rejection_view.setWordWrap(True)
+        self.rejection_view.verticalHeader().setVisible(False)
+        header = self.rejection_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        refused_layout = QVBoxLayout(refused)
+        refused_layout.setContentsMargins(6, 6, 6, 6)
+        refused_layout.addWidget(
+            hint(
+                "区局没有接受的改动列在这里，并写明原因（如记录属于其他中队、参考数据只能由区局发布、"
+                "关联的记录区局没有）。它们已不在待上传之列，不会自动重发：请按原因核对该记录，"
+                "修改后再同步；无法处理的请联系区局。"
+            )
+        )
+        refused_layout.addWidget(self.rejection_view, 1)
+
+        self.lists = QTabWidget(objectName="lists")
+        self.lists.addTab(conflicts, icon("sync.conflicts"), "冲突")
+        self.lists.addTab(refused, icon("sync.refused"), "区局拒收")
+
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.result_label)
-        layout.addWidget(conflicts, 1)
+        layout.addWidget(self.lists, 1)
         return panel
 
     # ---- state ----------------------------------------------------------------------------------
@@ -373,6 +413,7 @@ class SyncPage(QWidget):
     def refresh(self) -> None:
         self.load_status()
         self.load_conflicts()
+        self.load_rejections()
 
     def load_status(self) -> SyncStatus:
         status = client.status(self.ctx)
@@ -389,6 +430,10 @@ class SyncPage(QWidget):
             f"{status.open_conflicts} 处，请在下方处理" if status.open_conflicts else "无"
         )
         self.conflicts_label.setStyleSheet(f"color:{RED}" if status.open_conflicts else "")
+        self.rejections_label.setText(
+            f"{status.rejections} 条，原因见下方“区局拒收”" if status.rejections else "无"
+        )
+        self.rejections_label.setStyleSheet(f"color:{AMBER}" if status.rejections else "")
         self.release_label.setText(
             f"第 {status.release_version} 版" if status.release_version else "尚未收到"
         )
@@ -517,6 +562,8 @@ class SyncPage(QWidget):
         when = dt.datetime.now().strftime("%H:%M")
         self.result_label.setText(f"{when}{'自动' if automatic else ''}同步完成：{report.summary()}")
         self.refresh()
+        if report.rejected:
+            self.lists.setCurrentIndex(1)  # what the district refused, with its reasons
         self._schedule()
         self.sig_synced.emit(report)
 
@@ -639,9 +686,17 @@ class SyncPage(QWidget):
         self.conflict_model.set_rows(rows)
         if chosen is not None:
             self.conflict_model.select_in(self.conflict_view, lambda c: c.id == chosen.id)
+        waiting = sum(1 for c in rows if c.resolved_at is None)
+        self.lists.setTabText(0, f"冲突（{waiting}）" if waiting else "冲突")
         if self.selected_conflict() is None and rows:
             self.conflict_view.selectRow(0)
         self._show_conflict()
+        return rows
+
+    def load_rejections(self) -> list[Rejection]:
+        rows = client.list_rejections(self.ctx)
+        self.rejection_model.set_rows(rows)
+        self.lists.setTabText(1, f"区局拒收（{len(rows)}）" if rows else "区局拒收")
         return rows
 
     def selected_conflict(self) -> ConflictView | None:

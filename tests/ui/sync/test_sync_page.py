@@ -6,6 +6,7 @@ installation joining its squad. Every background step is awaited on the page's s
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -26,7 +27,7 @@ from app.paths import DB_FILE
 from app.personnel.members import MemberInput, create_member, get_member, update_member
 from app.sync import client
 from app.sync.client import KEEP_CURRENT, TAKE_OTHER
-from db.models import Member
+from db.models import ChangeLogEntry, Member
 from db.models.personnel import StaffCategory
 from tests.conftest import PASSWORD, SQUAD
 from ui.sync import page as page_module
@@ -273,6 +274,42 @@ def test_a_conflict_is_shown_and_resolved(
         assert errors == []
     finally:
         other.close()
+
+
+def test_what_the_district_refused_is_listed_with_its_reason(
+    qtbot: Any, ctx: AppContext, admin: Actor, district: DistrictServer, errors: list[str]
+) -> None:
+    _enroll(ctx, admin, district)
+    with ctx.unit_of_work(admin, "新增队员") as s:
+        member = create_member(s, admin, MemberInput("钱七", id_number(), StaffCategory.CIVIL_SERVANT))
+    with ctx.unit_of_work(admin, "篡改") as s:
+        # A change-log entry claiming another squad's row (as a damaged or tampered file might).
+        entry = s.scalars(select(ChangeLogEntry).where(ChangeLogEntry.row_id == member.id)).one()
+        payload = {**json.loads(entry.payload), "id": "forged-row", "squad_id": "another-squad"}
+        s.add(
+            ChangeLogEntry(
+                table_name="members",
+                row_id="forged-row",
+                op="insert",
+                version=1,
+                hlc=entry.hlc,
+                device_id=ctx.device_id,
+                payload=json.dumps(payload),
+            )
+        )
+    page = _page(qtbot, ctx, admin)
+    assert page.rejections_label.text() == "无" and page.lists.tabText(1) == "区局拒收"
+    with qtbot.waitSignal(page.sig_synced, timeout=WAIT) as synced:
+        assert page.sync_now() is not None
+    assert synced.args[0].rejected == 1 and "区局拒收 1 条" in page.result_label.text()
+    assert page.outbox_label.text().startswith("0 条")  # acknowledged: the outbox moved on
+    assert page.rejections_label.text().startswith("1 条")
+    assert page.lists.currentIndex() == 1 and page.lists.tabText(1) == "区局拒收（1）"
+    model = page.rejection_model
+    assert model.rowCount() == 1
+    cells = [model.index(0, column).data() for column in range(model.columnCount())]
+    assert cells[0] == "队员" and cells[1].startswith("编号 forged-r") and "其他中队" in cells[2]
+    assert errors == []
 
 
 def test_read_only_roles_see_the_state_with_a_hint(
