@@ -1,11 +1,13 @@
 """Small builders for whole cases walked through the real services (used by the pre-check,
 clock and CLI tests): a squad of two certified officers and a party, and an ordinary case taken
-step by step as far as a test needs."""
+step by step as far as a test needs; and, for the sync tests, a change-log entry the district
+must refuse."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from dataclasses import dataclass
 
 from app.auth.roles import Actor
@@ -139,3 +141,27 @@ def decide_case(crew: Crew, case_id: str, on: dt.date, fine_yuan: int = 3000) ->
 def serve_case(crew: Crew, case_id: str, on: dt.date) -> None:
     with crew.ctx.unit_of_work(crew.actor, "送达") as s:
         serve(s, crew.actor, case_id, on, "直接送达", "王某")
+
+
+def forge_foreign_row(ctx: AppContext, actor: Actor, member_id: str, forged_id: str = "forged-row") -> None:
+    """A change-log entry, made from ``member_id``'s, claiming another squad's row ``forged_id``
+    (as a damaged or tampered file might): the district must refuse it."""
+    from sqlalchemy import select
+
+    from db.models import ChangeLogEntry
+
+    with ctx.unit_of_work(actor, "篡改") as s:
+        entry = s.scalars(select(ChangeLogEntry).where(ChangeLogEntry.row_id == member_id)).first()
+        assert entry is not None
+        payload = {**json.loads(entry.payload), "id": forged_id, "squad_id": "another-squad"}
+        s.add(
+            ChangeLogEntry(
+                table_name="members",
+                row_id=forged_id,
+                op="insert",
+                version=1,
+                hlc=entry.hlc,
+                device_id=ctx.device_id,
+                payload=json.dumps(payload),
+            )
+        )

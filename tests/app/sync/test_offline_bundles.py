@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from case_builders import id_number
+from case_builders import forge_foreign_row, id_number
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
@@ -916,32 +916,10 @@ def test_a_refused_answer_installs_no_district_template(
     assert [p.name for p in folder.iterdir()] == ["penalty_decision.json"]
 
 
-def forge_foreign_row(ctx: AppContext, actor: Actor) -> None:
-    """A change-log entry claiming another squad's row (as a damaged or tampered file might)."""
-    from db.models import ChangeLogEntry
-
-    member = add_member(ctx, actor, "钱七")
-    with ctx.unit_of_work(actor, "篡改") as s:
-        entry = s.scalars(select(ChangeLogEntry).where(ChangeLogEntry.row_id == member)).first()
-        assert entry is not None
-        payload = {**json.loads(entry.payload), "id": "forged-row", "squad_id": "another-squad"}
-        s.add(
-            ChangeLogEntry(
-                table_name="members",
-                row_id="forged-row",
-                op="insert",
-                version=1,
-                hlc=entry.hlc,
-                device_id=ctx.device_id,
-                payload=json.dumps(payload),
-            )
-        )
-
-
 def test_the_items_the_district_refused_come_back_with_their_reasons(
     enrolled: AppContext, admin: Actor, district: District, stick: Path
 ) -> None:
-    forge_foreign_row(enrolled, admin)
+    forge_foreign_row(enrolled, admin, add_member(enrolled, admin, "钱七"))
     exported = export_bundle(enrolled, stick / "push.zip")
     first = district.take(exported.path, stick / "answer-1.zip")
     assert first.rejected == 1 and not first.replay

@@ -5,12 +5,11 @@ resolved, and a schema version the district no longer accepts."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from case_builders import id_number
+from case_builders import forge_foreign_row, id_number
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -165,22 +164,7 @@ def test_a_refused_item_is_acknowledged_and_shown_on_the_device(
     client.enroll(ctx, admin, district.transport(ctx), "http://district.test", district.code())
     with ctx.unit_of_work(admin, "新增队员") as s:
         member = create_member(s, admin, MemberInput("钱七", id_number(), StaffCategory.CIVIL_SERVANT))
-    with ctx.unit_of_work(admin, "篡改") as s:
-        # A change-log entry claiming another squad's row (as a damaged or tampered file might).
-        entry = s.scalars(select(ChangeLogEntry).where(ChangeLogEntry.row_id == member.id)).first()
-        assert entry is not None
-        payload = {**json.loads(entry.payload), "id": "forged-row", "squad_id": "another-squad"}
-        s.add(
-            ChangeLogEntry(
-                table_name="members",
-                row_id="forged-row",
-                op="insert",
-                version=1,
-                hlc=entry.hlc,
-                device_id=ctx.device_id,
-                payload=json.dumps(payload),
-            )
-        )
+    forge_foreign_row(ctx, admin, member.id)
     report = client.sync_once(ctx, district.transport(ctx))
     assert report.rejected == 1 and "拒收 1 条" in report.summary()
     state = client.status(ctx)

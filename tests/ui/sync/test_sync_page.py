@@ -6,7 +6,6 @@ installation joining its squad. Every background step is awaited on the page's s
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from case_builders import id_number
+from case_builders import forge_foreign_row, id_number
 from district_server import DistrictServer, free_port, start_server
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from sqlalchemy import select
@@ -27,7 +26,7 @@ from app.paths import DB_FILE
 from app.personnel.members import MemberInput, create_member, get_member, update_member
 from app.sync import client
 from app.sync.client import KEEP_CURRENT, TAKE_OTHER
-from db.models import ChangeLogEntry, Member
+from db.models import Member
 from db.models.personnel import StaffCategory
 from tests.conftest import PASSWORD, SQUAD
 from ui.sync import page as page_module
@@ -282,21 +281,7 @@ def test_what_the_district_refused_is_listed_with_its_reason(
     _enroll(ctx, admin, district)
     with ctx.unit_of_work(admin, "新增队员") as s:
         member = create_member(s, admin, MemberInput("钱七", id_number(), StaffCategory.CIVIL_SERVANT))
-    with ctx.unit_of_work(admin, "篡改") as s:
-        # A change-log entry claiming another squad's row (as a damaged or tampered file might).
-        entry = s.scalars(select(ChangeLogEntry).where(ChangeLogEntry.row_id == member.id)).one()
-        payload = {**json.loads(entry.payload), "id": "forged-row", "squad_id": "another-squad"}
-        s.add(
-            ChangeLogEntry(
-                table_name="members",
-                row_id="forged-row",
-                op="insert",
-                version=1,
-                hlc=entry.hlc,
-                device_id=ctx.device_id,
-                payload=json.dumps(payload),
-            )
-        )
+    forge_foreign_row(ctx, admin, member.id)
     page = _page(qtbot, ctx, admin)
     assert page.rejections_label.text() == "无" and page.lists.tabText(1) == "区局拒收"
     with qtbot.waitSignal(page.sig_synced, timeout=WAIT) as synced:
