@@ -138,6 +138,26 @@ def hint(text: str) -> QLabel:
     return label
 
 
+def list_view(name: str, model: Any) -> QTableView:
+    """A read-only table of whole rows, its columns as wide as their contents."""
+    view = QTableView(objectName=name)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return view
+
+
+def tab_page(text: str) -> tuple[QWidget, QVBoxLayout]:
+    """A page of the conflicts / refused tabs, with its explanation on top."""
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(6, 6, 6, 6)
+    layout.addWidget(hint(text))
+    return page, layout
+
+
 def red_label(name: str) -> QLabel:
     label = QLabel(objectName=name, wordWrap=True)
     label.setStyleSheet(f"color:{RED}")
@@ -317,17 +337,11 @@ class SyncPage(QWidget):
         self.result_label.setStyleSheet("padding:2px 2px 4px 2px")
 
         # -- the conflicts
-        conflicts = QWidget()
         self.show_resolved = QCheckBox("同时显示已处理的冲突")
         self.show_resolved.toggled.connect(lambda _on: self.load_conflicts())
         self.conflict_model = ConflictModel(self)
-        self.conflict_view = QTableView(objectName="conflicts")
-        self.conflict_view.setModel(self.conflict_model)
-        self.conflict_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.conflict_view = list_view("conflicts", self.conflict_model)
         self.conflict_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.conflict_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.conflict_view.verticalHeader().setVisible(False)
-        self.conflict_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.conflict_view.horizontalHeader().setStretchLastSection(True)
         self.conflict_view.selectionModel().selectionChanged.connect(lambda *_a: self._show_conflict())
         self.detail_caption = QLabel(objectName="detail_caption", wordWrap=True)
@@ -358,37 +372,22 @@ class SyncPage(QWidget):
         split.addWidget(detail_panel)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        conflicts_layout = QVBoxLayout(conflicts)
-        conflicts_layout.setContentsMargins(6, 6, 6, 6)
-        conflicts_layout.addWidget(
-            hint(
-                "两台电脑同时修改了同一条记录时，系统按版本先保留一个版本继续使用（“当前版本”），另一版本"
-                "保存在这里，等待处理。处理结果会在下次同步时通知区局和本中队的其他电脑。"
-            )
+        conflicts, conflicts_layout = tab_page(
+            "两台电脑同时修改了同一条记录时，系统按版本先保留一个版本继续使用（“当前版本”），另一版本"
+            "保存在这里，等待处理。处理结果会在下次同步时通知区局和本中队的其他电脑。"
         )
         conflicts_layout.addWidget(self.show_resolved)
         conflicts_layout.addWidget(split, 1)
 
         # -- what the district refused
-        refused = QWidget()
         self.rejection_model = RejectionModel(self)
-        self.rejection_view = QTableView(objectName="rejections")
-        self.rejection_view.setModel(self.rejection_model)
-        self.rejection_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.rejection_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.rejection_view = list_view("rejections", self.rejection_model)
         self.rejection_view.setWordWrap(True)
-        self.rejection_view.verticalHeader().setVisible(False)
-        header = self.rejection_view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        refused_layout = QVBoxLayout(refused)
-        refused_layout.setContentsMargins(6, 6, 6, 6)
-        refused_layout.addWidget(
-            hint(
-                "区局没有接受的改动列在这里，并写明原因（如记录属于其他中队、参考数据只能由区局发布、"
-                "关联的记录区局没有）。它们已不在待上传之列，不会自动重发：请按原因核对该记录，"
-                "修改后再同步；无法处理的请联系区局。"
-            )
+        self.rejection_view.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        refused, refused_layout = tab_page(
+            "区局没有接受的改动列在这里，并写明原因（如记录属于其他中队、参考数据只能由区局发布、"
+            "关联的记录区局没有）。它们已不在待上传之列，不会自动重发：请按原因核对该记录，"
+            "修改后再同步；无法处理的请联系区局。"
         )
         refused_layout.addWidget(self.rejection_view, 1)
 
