@@ -532,8 +532,7 @@ def _load_rows(
 
 
 def _id_in(session: Session, table: Table, ids: list[str]) -> Any:
-    """``id IN (…)``; on PostgreSQL as ``id = ANY(array)`` with the array unpacked from one JSON
-    text parameter, however many ids (a JSON text is much cheaper to send than an array)."""
+    """``id IN (…)``; on PostgreSQL as ``id = ANY(array)``, one parameter however many ids."""
     if session.connection().dialect.name == "postgresql":
         return table.c.id == any_(bindparam("ids", ids, type_=ARRAY(String)))
     return table.c.id.in_(ids)

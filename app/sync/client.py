@@ -162,7 +162,7 @@ def _outbox_where(acked: int) -> Any:
 
 
 def _outbox_depth(session: Session, acked: int) -> int:
-    """How many changes after ``acked`` wait to be sent (counted on the index, not the rows)."""
+    """How many changes after ``acked`` wait to be sent (reference data stays at home)."""
     return int(session.scalar(select(func.count(ChangeLogEntry.seq)).where(_outbox_where(acked))) or 0)
 
 
