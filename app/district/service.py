@@ -30,8 +30,8 @@ import hashlib
 import json
 import operator
 import secrets
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -326,12 +326,8 @@ class _ChangeStream:
         self._pending: list[tuple[Any, ...]] = []
         self._stack = ExitStack()
         self._copy: Any = None
-        if self._conn.dialect.name == "postgresql" and expected >= 20:
-            raw = self._conn.connection.driver_connection
-            assert raw is not None
-            cursor = self._stack.enter_context(raw.cursor())
-            names = ", ".join(CHANGE_COLUMNS)
-            self._copy = self._stack.enter_context(cursor.copy(f"COPY district_changes ({names}) FROM STDIN"))
+        if _copies(session, expected):
+            self._copy = self._stack.enter_context(_copy_into(session, "district_changes", CHANGE_COLUMNS))
 
     def write(self, change: tuple[Any, ...]) -> None:
         if self._copy is not None:
@@ -477,7 +473,7 @@ def _take_entries(
         _ChangeStream(session, len(entries)),
         [],
         [],
-        plain=session.connection().dialect.name == "postgresql" and len(entries) >= 20,
+        plain=_copies(session, len(entries)),
     )
     taken = _Taken(rejections=batch.rejections)
     try:
@@ -714,23 +710,35 @@ def _insert_many(session: Session, cls: type[Synced], rows: list[dict[str, Any]]
     """INSERT many rows of one table, all with the same keys. On PostgreSQL through COPY —
     several times faster than any INSERT for the thousands of rows a batch brings — in the same
     transaction; COPY parses dates given as ISO text itself, an INSERT needs them typed."""
-    conn = session.connection()
     table = cast(Table, cls.__table__)
-    if conn.dialect.name != "postgresql" or len(rows) < 20:
+    if not _copies(session, len(rows)):
         try:
             typed = [from_plain(cls, row) for row in rows]
         except (TypeError, ValueError) as exc:  # a date kept as text for COPY that is no date
             raise _Unstorable(str(exc)) from exc
-        conn.execute(insert(table), typed)
+        session.connection().execute(insert(table), typed)
         return
     columns = sorted(rows[0])
     values = operator.itemgetter(*columns)  # a KeyError here is a caller's bug: keys must match
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    names = ", ".join(f'"{c}"' for c in columns)
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    with _copy_into(session, table.name, columns) as copy:
         for row in rows:
             copy.write_row(values(row))
+
+
+def _copies(session: Session, rows: int) -> bool:
+    """Whether ``rows`` rows go in by COPY: on PostgreSQL, when there are more than a handful."""
+    return session.connection().dialect.name == "postgresql" and rows >= 20
+
+
+@contextmanager
+def _copy_into(session: Session, table: str, columns: Sequence[str]) -> Iterator[Any]:
+    """A ``COPY table (columns) FROM STDIN`` in the session's transaction (psycopg's Copy: rows
+    go in with ``write_row``); nothing else may use the connection until it ends."""
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+        yield copy
 
 
 def _conflict_notice(c: dict[str, Any]) -> dict[str, Any]:
