@@ -91,6 +91,10 @@ def actors(ctx: AppContext, admin: Actor) -> dict[Role, Actor]:
 
 import district_server as district_server_module  # noqa: E402
 import pgserver  # noqa: E402  (this block of fixtures was added as a whole)
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from db import migrate  # noqa: E402
+from db.engine import make_engine, sqlite_url  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -129,3 +133,28 @@ def district_server(
     server = district_server_module.start_server(url, tmp_path / "district")
     yield server
     server.stop()
+
+
+def _district_sessions(url: str, folder: Path) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(url)
+    migrate.upgrade(engine, backup_dir=folder / "backups")
+    yield sessionmaker(bind=engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture
+def district_sqlite(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """The district's database without its server: a migrated SQLite file, used through plain
+    sessions (the service functions run in them as the server's routes do)."""
+    yield from _district_sessions(sqlite_url(tmp_path / "district.sqlite3"), tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def district_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """The same, once on a SQLite file and once on a fresh PostgreSQL database."""
+    url = (
+        sqlite_url(tmp_path / "district.sqlite3")
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    yield from _district_sessions(url, tmp_path)

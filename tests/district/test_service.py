@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,31 +34,14 @@ from app.district.service import (
 )
 from app.errors import PermissionDenied, ValidationError
 from app.personnel.members import MemberInput, create_member
-from db import migrate
-from db.engine import make_engine, sqlite_url
 from db.models import ChangeLogEntry, DistrictDevice, Member, PushRejection, ServerChange
 from db.models.personnel import CertificateKind, StaffCategory
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(sqlite_url(tmp_path / "district.sqlite3"))
-    migrate.upgrade(engine, backup_dir=tmp_path / "backups")
-    yield sessionmaker(bind=engine, expire_on_commit=False)
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def district_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """A migrated district database: a SQLite file, and a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        url = sqlite_url(tmp_path / "district.sqlite3")
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    migrate.upgrade(engine, backup_dir=tmp_path / "backups")
-    yield sessionmaker(bind=engine, expire_on_commit=False)
-    engine.dispose()
+def server(district_sqlite: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The district's database: a migrated SQLite file (conftest.district_sqlite)."""
+    return district_sqlite
 
 
 def outbox(ctx: AppContext) -> list[dict[str, Any]]:

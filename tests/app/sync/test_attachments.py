@@ -16,7 +16,6 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -45,9 +44,7 @@ from app.sync.files import (
 from app.sync.protocol import SCHEMA_HEADER, SCHEMA_VERSION
 from app.sync.signing import DeviceKey, check_request
 from app.sync.transport import HttpTransport, SyncError, Transport
-from db import migrate
 from db.base import synced_tables
-from db.engine import make_engine, sqlite_url
 from db.models import ChangeLogEntry, DistrictFile
 from db.models.leads import LeadSource
 
@@ -71,11 +68,9 @@ def content(size: int, seed: int = 1) -> bytes:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(sqlite_url(tmp_path / "district.sqlite3"))
-    migrate.upgrade(engine, backup_dir=tmp_path / "backups")
-    yield sessionmaker(bind=engine, expire_on_commit=False)
-    engine.dispose()
+def sessions(district_sqlite: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The district's database: a migrated SQLite file (conftest.district_sqlite)."""
+    return district_sqlite
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ from app.sync.numbers import (
     lease_requests,
 )
 from db import migrate
-from db.engine import make_engine, sqlite_url
+from db.engine import make_engine
 from db.ids import new_id
 from db.models import (
     ChangeLogEntry,
@@ -78,12 +78,9 @@ NOW = dt.datetime(2026, 3, 2, 9, 0)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """The district's database: a migrated SQLite file, used through plain sessions."""
-    engine = make_engine(sqlite_url(tmp_path / "district.sqlite3"))
-    migrate.upgrade(engine, backup_dir=tmp_path / "backups")
-    yield sessionmaker(bind=engine, expire_on_commit=False)
-    engine.dispose()
+def server(district_sqlite: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The district's database: a migrated SQLite file (conftest.district_sqlite)."""
+    return district_sqlite
 
 
 def second_device(templates: dict[bool, Path], folder: Path) -> AppContext:
